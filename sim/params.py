@@ -1,0 +1,440 @@
+"""Parameter sets: TOML files with a unit and a source for every value, loaded once into SI.
+
+A parameter file (``params/<name>.toml``) has a ``[meta]`` table and one table per section.
+Every entry is an inline table with a ``source`` (paper/DOI/table, or ``assumed: <why>``)
+and either a scalar ``value`` with its unit::
+
+    particle_radius = { value = "8 um", source = "Liu 2024, Fig. 5 caption" }
+
+or a function-valued table y(x) with units::
+
+    diffusivity = { x = [0.0, 0.5, 1.0], y = ["1e-14 cm^2/s", ...], x_unit = "", y_unit = "cm^2/s",
+                    interpolation = "log", source = "Li 2019, Fig. 4c" }
+
+(``y`` may also be bare numbers when ``y_unit`` is given). A set inherits from another with
+``meta.inherits = "<name>"`` and overrides entries one by one.
+
+:func:`load_params` returns a frozen :class:`ParameterSet` of typed sections holding SI floats
+and :class:`Table` objects; every bad entry raises :class:`~sim.errors.InputError` naming the
+file, the key and what is allowed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim.errors import InputError
+from sim.units import si_unit, to_si
+
+PARAMS_DIR = Path(__file__).resolve().parent.parent / "params"
+
+
+# --------------------------------------------------------------------------- value types
+@dataclass(frozen=True)
+class Table:
+    """A function-valued parameter y(x), tabulated; x and y in SI.
+
+    ``interpolation="log"`` interpolates log(y) linearly (for diffusivities spanning decades).
+    Outside the table the end values are held.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    interpolation: str = "linear"
+    x_unit: str = "1"
+    y_unit: str = "1"
+
+    def __call__(self, x):
+        x = np.asarray(x, dtype=float)
+        if self.interpolation == "log":
+            return np.exp(np.interp(x, self.x, np.log(self.y)))
+        return np.interp(x, self.x, self.y)
+
+    @classmethod
+    def constant(cls, value: float, y_unit: str = "1") -> "Table":
+        return cls(np.array([0.0, 1.0]), np.array([value, value]), "linear", "1", y_unit)
+
+    def to_toml(self) -> dict:
+        return {"x": self.x.tolist(), "y": self.y.tolist(), "x_unit": self.x_unit, "y_unit": self.y_unit,
+                "interpolation": self.interpolation}
+
+
+@dataclass(frozen=True)
+class Pore:
+    """A spherical pore: radius (m) and centre (x, y, z) in m relative to the particle centre."""
+
+    radius: float
+    centre: tuple[float, float, float]
+
+
+# --------------------------------------------------------------------------- schema helpers
+def quantity(unit: str, *, gt=None, ge=None, lt=None, le=None, default=dataclasses.MISSING, doc: str = ""):
+    """A scalar entry in ``unit`` with an allowed open/closed interval."""
+    return field(default=default, metadata=dict(kind="quantity", unit=unit, gt=gt, ge=ge, lt=lt, le=le, doc=doc))
+
+
+def table(x_unit: str, y_unit: str, *, y_gt=None, y_ge=None, default=dataclasses.MISSING, doc: str = ""):
+    """A function-valued entry y(x); a scalar value is accepted and becomes a constant table."""
+    return field(default=default, metadata=dict(kind="table", x_unit=x_unit, unit=y_unit, gt=y_gt, ge=y_ge,
+                                                lt=None, le=None, doc=doc))
+
+
+def choice(*options: str, default=dataclasses.MISSING, doc: str = ""):
+    return field(default=default, metadata=dict(kind="choice", options=options, doc=doc))
+
+
+def pores(default=(), doc: str = ""):
+    return field(default=default, metadata=dict(kind="pores", unit="m", doc=doc))
+
+
+def _interval(md) -> str:
+    lo = f"> {md['gt']:g}" if md.get("gt") is not None else (f">= {md['ge']:g}" if md.get("ge") is not None else "")
+    hi = f"< {md['lt']:g}" if md.get("lt") is not None else (f"<= {md['le']:g}" if md.get("le") is not None else "")
+    unit = si_unit(md["unit"])
+    return " and ".join(p for p in (lo, hi) if p) + ("" if unit == "1" else f" {unit}")
+
+
+def _check_range(v: float, md, file, key):
+    ok = (md.get("gt") is None or v > md["gt"]) and (md.get("ge") is None or v >= md["ge"]) and \
+         (md.get("lt") is None or v < md["lt"]) and (md.get("le") is None or v <= md["le"])
+    if not ok or not math.isfinite(v):
+        raise InputError(f"non-physical value {v:g} (SI); allowed: {_interval(md)}", file=file, key=key)
+
+
+# --------------------------------------------------------------------------- sections
+@dataclass(frozen=True, kw_only=True)
+class Geometry:
+    """Secondary particle (M2/M3): outer radius, central void, pores (all m)."""
+
+    particle_radius: float = quantity("um", gt=0, doc="outer radius of the secondary particle")
+    void_radius: float = quantity("um", ge=0, default=0.0, doc="central void radius (0: solid)")
+    pores: tuple[Pore, ...] = pores(doc="pores: list of {radius, centre=[x, y, z]}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Primary:
+    """Primary particle (M1): a sphere, or an ellipsoid with semi-axes (a, b, c)."""
+
+    radius: float = quantity("nm", gt=0, doc="equivalent-sphere radius")
+    aspect_ratio: float = quantity("", gt=0, default=1.0, doc="c/a of a spheroid (1: sphere)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeshSizes:
+    """Target element sizes for gmsh (m)."""
+
+    size_outer: float = quantity("um", gt=0, doc="element size at the outer surface and in the bulk")
+    size_inner: float = quantity("um", gt=0, doc="element size on void and pore surfaces")
+    size_primary: float = quantity("nm", gt=0, default=5e-9, doc="element size in primary particles")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Conditions:
+    temperature: float = quantity("K", gt=0, doc="operating temperature")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Transport:
+    """Li transport (M2)."""
+
+    c_max: float = quantity("mol/m^3", gt=0, doc="Li site concentration at x = 1")
+    x_initial: float = quantity("", ge=0, le=1, doc="initial Li fraction c/c_max (uniform)")
+    x_min: float = quantity("", ge=0, le=1, doc="Li fraction at full charge (capacity window)")
+    x_max: float = quantity("", ge=0, le=1, doc="Li fraction at full discharge (capacity window)")
+    diffusivity: Table = table("", "m^2/s", y_gt=0, doc="D(x) at the reference temperature")
+    activation_energy: float = quantity("J/mol", ge=0, default=0.0, doc="Arrhenius activation energy of D")
+    reference_temperature: float = quantity("K", gt=0, default=298.0, doc="temperature of the D(x) table")
+    temperature_min: float = quantity("K", gt=0, default=0.0 + 1e-9, doc="Arrhenius T is clamped to [min, max]")
+    temperature_max: float = quantity("K", gt=0, default=1e9, doc="Arrhenius T is clamped to [min, max]")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Kinetics:
+    """Butler–Volmer kinetics on the outer surface (M2)."""
+
+    exchange_current_density: float = quantity("A/m^2", gt=0, doc="i0 at x_s = 0.5 (reference)")
+    i0_model: str = choice("constant", "sqrt", default="constant",
+                           doc="constant: i0 = i0_ref; sqrt: i0 = 2 i0_ref sqrt(x_s (1 - x_s))")
+    alpha_a: float = quantity("", gt=0, lt=1, default=0.5)
+    alpha_c: float = quantity("", gt=0, lt=1, default=0.5)
+    ocv: Table = table("", "V", doc="open-circuit potential U(x) vs Li/Li+")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Mechanics:
+    """Diffusion-induced stress (M3)."""
+
+    youngs_modulus: float = quantity("GPa", gt=0)
+    poisson_ratio: float = quantity("", gt=-1, lt=0.5)
+    volume_change: Table = table("", "", doc="ΔV/V0(x) relative to the pristine lattice")
+    strain_model: str = choice("small", "finite", default="small",
+                               doc="small: eigenstrain (1/3)ΔV/V0 I; finite: F = Fe (1+ΔV/V0)^(1/3) I")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Oxygen:
+    """Oxygen-vacancy diffusion in primary particles (M1)."""
+
+    diffusivity: float = quantity("cm^2/s", gt=0, doc="D_O in the delithiated state at the reference T")
+    activation_energy: float = quantity("J/mol", ge=0, default=0.0)
+    reference_temperature: float = quantity("K", gt=0, default=298.15)
+    surface_vacancy_fraction: float = quantity("", ge=0, lt=1, doc="y_s on the O sublattice at the surface")
+    bulk_vacancy_fraction: float = quantity("", ge=0, lt=1, default=0.0, doc="initial y in the bulk")
+    surface_exchange_rate: float = quantity("m/s", gt=0, default=math.inf, doc="Robin k; inf: fixed value")
+    oxygen_per_formula: float = quantity("", gt=0, default=2.0)
+    mn_per_formula: float = quantity("", gt=0, doc="Mn per formula unit")
+    mn_charge_share: float = quantity("", gt=0, le=1, default=1.0, doc="share of the vacancy charge taken by Mn")
+    lamella_thickness: float = quantity("nm", gt=0, doc="thickness of the imaged lamella")
+    blur_fwhm: float = quantity("nm", ge=0, default=0.0, doc="instrument resolution (Gaussian FWHM)")
+
+
+SECTIONS: dict[str, type] = {
+    "geometry": Geometry, "primary": Primary, "mesh": MeshSizes, "conditions": Conditions,
+    "transport": Transport, "kinetics": Kinetics, "mechanics": Mechanics, "oxygen": Oxygen,
+}
+
+
+@dataclass(frozen=True)
+class ParameterSet:
+    """A loaded parameter set: typed sections with SI values (``None`` where the file has none)."""
+
+    name: str
+    meta: dict
+    geometry: Geometry | None = None
+    primary: Primary | None = None
+    mesh: MeshSizes | None = None
+    conditions: Conditions | None = None
+    transport: Transport | None = None
+    kinetics: Kinetics | None = None
+    mechanics: Mechanics | None = None
+    oxygen: Oxygen | None = None
+    sources: dict = field(default_factory=dict, repr=False)  # "section.key" -> source text
+    raw: dict = field(default_factory=dict, repr=False)      # "section.key" -> entry as written (merged)
+    files: tuple = ()                                        # files read, child first
+
+    def require(self, *sections: str) -> None:
+        """Fail clearly when a model needs a section this set lacks."""
+        missing = [s for s in sections if getattr(self, s) is None]
+        if missing:
+            raise InputError(f"parameter set has no [{'], ['.join(missing)}] section, which this model needs",
+                             file=self.files[0] if self.files else self.name)
+
+    def override(self, assignments: dict[str, Any]) -> "ParameterSet":
+        """A new set with entries replaced, e.g. ``{"geometry.void_radius": "0.3 um"}``; validated like a file."""
+        merged = {k: dict(v) for k, v in self.raw.items()}
+        for key, value in assignments.items():
+            sec, _, name = key.partition(".")
+            allowed = {f.name for f in fields(SECTIONS[sec])} if sec in SECTIONS else set()
+            if name not in allowed:
+                hint = f"keys in [{sec}]: {', '.join(sorted(allowed))}" if allowed else f"sections: {', '.join(SECTIONS)}"
+                raise InputError(f"unknown parameter; allowed {hint}", file="--set", key=key)
+            entry = dict(merged.get(key, {}))
+            entry["_file"] = "--set"
+            if isinstance(value, dict):
+                entry = {**{k: v for k, v in entry.items() if k not in ("value", "x", "y")}, **value}
+            else:
+                entry.pop("x", None), entry.pop("y", None)
+                entry["value"] = value
+            entry["source"] = f"override ({entry.get('source', 'new entry')})" \
+                if not str(entry.get("source", "")).startswith("override") else entry["source"]
+            merged[key] = entry
+        return _build(self.name, self.meta, merged, ("--set",) + tuple(self.files))
+
+    def as_dict(self) -> dict:
+        """Resolved values (SI) with their sources, for result folders."""
+        out: dict[str, Any] = {"name": self.name, "meta": self.meta, "files": [str(f) for f in self.files]}
+        for sec in SECTIONS:
+            obj = getattr(self, sec)
+            if obj is None:
+                continue
+            out[sec] = {}
+            for f in fields(obj):
+                v = getattr(obj, f.name)
+                if isinstance(v, Table):
+                    v = v.to_toml()
+                elif isinstance(v, tuple):
+                    v = [dataclasses.asdict(p) for p in v]
+                out[sec][f.name] = {"value": v, "unit": si_unit(f.metadata.get("unit", "")) if
+                                    f.metadata.get("kind") in ("quantity", "table") else None,
+                                    "source": self.sources.get(f"{sec}.{f.name}", "default")}
+        return out
+
+
+# --------------------------------------------------------------------------- loading
+def resolve_path(name_or_path: str | Path) -> Path:
+    """``"liu2024"`` -> ``params/liu2024.toml``; a path is used as given."""
+    p = Path(name_or_path)
+    if p.suffix == ".toml" or p.exists():
+        return p
+    candidate = PARAMS_DIR / f"{name_or_path}.toml"
+    if not candidate.exists():
+        known = ", ".join(sorted(q.stem for q in PARAMS_DIR.glob("*.toml")))
+        raise InputError(f"no parameter set named {str(name_or_path)!r}; known sets: {known}")
+    return candidate
+
+
+def _read(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, dict[str, dict], tuple[Path, ...]]:
+    """Read a file and its ancestors; return (meta, merged entries 'section.key' -> entry, files)."""
+    if path.resolve() in [p.resolve() for p in chain]:
+        raise InputError("inheritance cycle: " + " -> ".join(str(p) for p in chain + (path,)), file=str(path))
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError("file not found", file=str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"not valid TOML ({exc})", file=str(path)) from None
+    meta = data.pop("meta", {})
+    entries: dict[str, dict] = {}
+    files: tuple[Path, ...] = (path,)
+    if "inherits" in meta:
+        parent = resolve_path(meta["inherits"]) if not Path(str(meta["inherits"])).is_absolute() else Path(meta["inherits"])
+        if not parent.exists():
+            parent = path.parent / f"{meta['inherits']}.toml"
+        _, entries, parent_files = _read(parent, chain + (path,))
+        files = files + parent_files
+    for sec, table_ in data.items():
+        if sec not in SECTIONS:
+            raise InputError(f"unknown section [{sec}]; allowed sections: {', '.join(SECTIONS)}", file=str(path), key=sec)
+        if not isinstance(table_, dict):
+            raise InputError("a section must be a table", file=str(path), key=sec)
+        allowed = {f.name for f in fields(SECTIONS[sec])}
+        for key, entry in table_.items():
+            full = f"{sec}.{key}"
+            if key not in allowed:
+                raise InputError(f"unknown key; allowed keys in [{sec}]: {', '.join(sorted(allowed))}",
+                                 file=str(path), key=full)
+            if not isinstance(entry, dict) or not ({"value"} <= entry.keys() or {"x", "y"} <= entry.keys()):
+                raise InputError('each entry must be an inline table with "value" (or "x" and "y" for a table) '
+                                 'and "source", e.g. { value = "8 um", source = "Liu 2024" }', file=str(path), key=full)
+            if not str(entry.get("source", "")).strip():
+                raise InputError('missing "source": cite the paper/DOI/table, or write "assumed: <why>"',
+                                 file=str(path), key=full)
+            entries[full] = {**entry, "_file": str(path)}
+    return meta, entries, files
+
+
+def load_params(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> ParameterSet:
+    """Load a parameter set by name (``params/<name>.toml``) or path; apply ``overrides``; return SI values."""
+    path = resolve_path(name_or_path)
+    meta, entries, files = _read(path)
+    pset = _build(path.stem, meta, entries, files)
+    return pset.override(overrides) if overrides else pset
+
+
+def _convert(md, entry: dict, file: str, key: str):
+    kind = md["kind"]
+    if kind == "quantity":
+        v = to_si(entry["value"], md["unit"], file=file, key=key)
+        _check_range(v, md, file, key)
+        return v
+    if kind == "choice":
+        v = entry["value"]
+        if v not in md["options"]:
+            raise InputError(f"{v!r} is not allowed; choose one of {', '.join(md['options'])}", file=file, key=key)
+        return v
+    if kind == "pores":
+        return _convert_pores(entry["value"], file, key)
+    # table
+    if "value" in entry and "x" not in entry:
+        v = to_si(entry["value"], md["unit"], file=file, key=key)
+        _check_range(v, md, file, key)
+        return Table.constant(v, si_unit(md["unit"]))
+    x_unit, y_unit = entry.get("x_unit", md["x_unit"]), entry.get("y_unit", md["unit"])
+    xs, ys = entry["x"], entry["y"]
+    if not isinstance(xs, list) or not isinstance(ys, list) or len(xs) != len(ys) or len(xs) < 2:
+        raise InputError(f"malformed table: x and y must be lists of equal length >= 2 (got {len(xs) if isinstance(xs, list) else xs!r} "
+                         f"and {len(ys) if isinstance(ys, list) else ys!r})", file=file, key=key)
+
+    def col(values, unit, what):
+        out = []
+        for i, v in enumerate(values):
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                v = f"{v} {unit}" if unit else v
+            out.append(to_si(v, md["x_unit"] if what == "x" else md["unit"], file=file, key=f"{key}.{what}[{i}]"))
+        return np.array(out)
+
+    x, y = col(xs, x_unit, "x"), col(ys, y_unit, "y")
+    if np.any(np.diff(x) <= 0):
+        raise InputError("malformed table: x must be strictly increasing", file=file, key=key)
+    for i, v in enumerate(y):
+        _check_range(v, md, file, f"{key}.y[{i}]")
+    interp = entry.get("interpolation", "linear")
+    if interp not in ("linear", "log"):
+        raise InputError(f"interpolation {interp!r} not allowed; choose linear or log", file=file, key=key)
+    if interp == "log" and np.any(y <= 0):
+        raise InputError("log interpolation needs y > 0", file=file, key=key)
+    return Table(x, y, interp, si_unit(md["x_unit"]), si_unit(md["unit"]))
+
+
+def _convert_pores(value, file, key) -> tuple[Pore, ...]:
+    if not isinstance(value, list):
+        raise InputError('pores must be a list of { radius = "0.2 um", centre = ["0 um", "0 um", "1 um"] }',
+                         file=file, key=key)
+    out = []
+    for i, p in enumerate(value):
+        k = f"{key}[{i}]"
+        if not isinstance(p, dict) or set(p) != {"radius", "centre"}:
+            raise InputError('each pore needs exactly "radius" and "centre" = [x, y, z]', file=file, key=k)
+        r = to_si(p["radius"], "um", file=file, key=f"{k}.radius")
+        if r <= 0:
+            raise InputError(f"pore radius must be > 0 m, got {r:g}", file=file, key=f"{k}.radius")
+        c = p["centre"]
+        if not isinstance(c, list) or len(c) != 3:
+            raise InputError("centre must be a list of three lengths [x, y, z]", file=file, key=f"{k}.centre")
+        out.append(Pore(r, tuple(to_si(ci, "um", file=file, key=f"{k}.centre[{j}]") for j, ci in enumerate(c))))
+    return tuple(out)
+
+
+def _check_geometry(g: Geometry, file_of) -> None:
+    """Void inside the particle; pores clear of each other, of the void and of the outer surface."""
+    R = g.particle_radius
+    file = file_of("geometry.pores")
+    if g.void_radius >= R:
+        raise InputError(f"void radius {g.void_radius:g} m must be smaller than the particle radius {R:g} m",
+                         file=file_of("geometry.void_radius"), key="geometry.void_radius")
+    for i, p in enumerate(g.pores):
+        d = float(np.linalg.norm(p.centre))
+        if d + p.radius >= R:
+            raise InputError(f"pore {i} (centre at {d:g} m, radius {p.radius:g} m) crosses the outer surface "
+                             f"(particle radius {R:g} m); need |centre| + radius < particle radius",
+                             file=file, key=f"geometry.pores[{i}]")
+        if g.void_radius > 0 and d - p.radius <= g.void_radius:
+            raise InputError(f"pore {i} overlaps the central void (gap {d - p.radius - g.void_radius:g} m); "
+                             f"need |centre| - radius > void radius", file=file, key=f"geometry.pores[{i}]")
+        for j, q in enumerate(g.pores[:i]):
+            gap = float(np.linalg.norm(np.subtract(p.centre, q.centre))) - p.radius - q.radius
+            if gap <= 0:
+                raise InputError(f"pore {i} overlaps pore {j} (gap {gap:g} m); pores must not touch",
+                                 file=file, key=f"geometry.pores[{i}]")
+
+
+def _build(name: str, meta: dict, entries: dict[str, dict], files) -> ParameterSet:
+    sections: dict[str, Any] = {}
+    present = {k.split(".")[0] for k in entries}
+    top = str(files[0]) if files else name
+    for sec in present:
+        cls = SECTIONS[sec]
+        kwargs = {}
+        for f in fields(cls):
+            full = f"{sec}.{f.name}"
+            if full in entries:
+                entry = entries[full]
+                kwargs[f.name] = _convert(f.metadata, entry, entry.get("_file", top), full)
+            elif f.default is dataclasses.MISSING:
+                raise InputError(f"missing required entry ({f.metadata.get('doc', '')}; unit "
+                                 f"{f.metadata.get('unit', '-') or 'dimensionless'})", file=top, key=full)
+        sections[sec] = cls(**kwargs)
+    if "geometry" in sections:
+        _check_geometry(sections["geometry"], lambda key: entries.get(key, {}).get("_file", top))
+    t = sections.get("transport")
+    if t is not None and not (t.x_min < t.x_max):
+        raise InputError(f"x_min ({t.x_min:g}) must be below x_max ({t.x_max:g})", file=top, key="transport.x_min")
+    sources = {k: v["source"] for k, v in entries.items()}
+    raw = {k: {kk: vv for kk, vv in v.items()} for k, v in entries.items()}
+    return ParameterSet(name=name, meta=meta, sources=sources, raw=raw, files=tuple(files), **sections)

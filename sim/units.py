@@ -1,0 +1,58 @@
+"""Units at the boundary: parse "1e-17 cm^2/s", "8 um", "25 degC" once, return SI floats.
+
+One pint registry for the whole package. Everything inside the toolkit is SI
+(m, s, kg, mol, K, A, V, Pa); this module is the only place that knows other units.
+"""
+from __future__ import annotations
+
+import functools
+
+import pint
+
+from sim.errors import InputError
+
+ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+ureg.formatter.default_format = "~P"
+
+
+@functools.lru_cache(maxsize=None)
+def _reference(unit: str) -> pint.Quantity:
+    return ureg.Quantity(1.0, unit or "dimensionless")
+
+
+def si_unit(unit: str) -> str:
+    """The SI base unit string for a unit, e.g. "cm^2/s" -> "m ** 2 / s"."""
+    ref = _reference(unit).to_base_units()
+    return "1" if ref.dimensionless else f"{ref.units:~}"
+
+
+def to_si(value, unit: str, *, file: str | None = None, key: str | None = None) -> float:
+    """Convert ``value`` (a string with a unit, or a bare number) to an SI float of ``unit``'s dimension.
+
+    A bare number is accepted only for dimensionless quantities: a length without a unit
+    is ambiguous and is refused with a message naming the expected unit.
+    """
+    expected = _reference(unit)
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise InputError(f"expected a quantity in {unit or 'dimensionless'} (e.g. \"1 {unit}\"), got {value!r}",
+                         file=file, key=key)
+    if isinstance(value, (int, float)):
+        if not expected.dimensionless:
+            raise InputError(f"missing unit: got the bare number {value!r}, expected a quantity in {unit}, "
+                             f"e.g. \"{value} {unit}\"", file=file, key=key)
+        return float(value)
+    try:
+        q = ureg.Quantity(value.strip())
+    except Exception as exc:  # pint raises several unrelated types for bad strings
+        raise InputError(f"cannot read {value!r} as a quantity ({exc}); expected a number with a unit "
+                         f"of {unit or 'dimensionless'}, e.g. \"1 {unit}\"", file=file, key=key) from None
+    if not q.check(expected.dimensionality):
+        raise InputError(f"incompatible unit in {value!r}: expected a quantity convertible to "
+                         f"{unit or 'dimensionless'} ({expected.dimensionality})", file=file, key=key)
+    return float(q.to_base_units().magnitude) if not q.dimensionless else float(q.to("dimensionless").magnitude)
+
+
+def fmt(value_si: float, unit: str, digits: int = 4) -> str:
+    """Format an SI value in a display unit, e.g. fmt(8e-6, "um") -> "8 µm"."""
+    q = ureg.Quantity(value_si, si_unit(unit) if si_unit(unit) != "1" else "dimensionless").to(unit or "dimensionless")
+    return f"{q.magnitude:.{digits}g} {q.units:~P}".strip()
