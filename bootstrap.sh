@@ -6,17 +6,20 @@ set -euo pipefail
 cd "$(dirname "$0")"
 job="${1:-demo}"; shift || true
 
-find_python() {
+works() { "$1" -c 'import sys, venv; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; }
+
+find_python() {  # python3.12/3.13/3.14 on PATH (pyenv shims may be there but not work), else under pyenv
   local v p root
   for v in 3.12 3.13 3.14; do
-    if p=$(command -v "python$v" 2>/dev/null); then echo "$p"; return; fi
+    p=$(command -v "python$v" 2>/dev/null) && works "$p" && { echo "$p"; return; }
   done
   root=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
   for v in 3.12 3.13 3.14; do
     for p in $(ls -d "$root"/versions/$v.*/bin/python$v 2>/dev/null | sort -V -r); do
-      [ -x "$p" ] && { echo "$p"; return; }
+      works "$p" && { echo "$p"; return; }
     done
   done
+  return 0
 }
 
 if [ ! -x .venv/bin/python ]; then
