@@ -74,9 +74,11 @@ class Pore:
 
 
 # --------------------------------------------------------------------------- schema helpers
-def quantity(unit: str, *, gt=None, ge=None, lt=None, le=None, default=dataclasses.MISSING, doc: str = ""):
-    """A scalar entry in ``unit`` with an allowed open/closed interval."""
-    return field(default=default, metadata=dict(kind="quantity", unit=unit, gt=gt, ge=ge, lt=lt, le=le, doc=doc))
+def quantity(unit: str, *, gt=None, ge=None, lt=None, le=None, allow_inf=False, default=dataclasses.MISSING,
+             doc: str = ""):
+    """A scalar entry in ``unit`` with an allowed open/closed interval (``allow_inf``: "inf" is meaningful)."""
+    return field(default=default, metadata=dict(kind="quantity", unit=unit, gt=gt, ge=ge, lt=lt, le=le,
+                                                allow_inf=allow_inf, doc=doc))
 
 
 def table(x_unit: str, y_unit: str, *, y_gt=None, y_ge=None, default=dataclasses.MISSING, doc: str = ""):
@@ -103,7 +105,7 @@ def _interval(md) -> str:
 def _check_range(v: float, md, file, key):
     ok = (md.get("gt") is None or v > md["gt"]) and (md.get("ge") is None or v >= md["ge"]) and \
          (md.get("lt") is None or v < md["lt"]) and (md.get("le") is None or v <= md["le"])
-    if not ok or not math.isfinite(v):
+    if not ok or math.isnan(v) or (math.isinf(v) and not md.get("allow_inf")):
         raise InputError(f"non-physical value {v:g} (SI); allowed: {_interval(md)}", file=file, key=key)
 
 
@@ -186,7 +188,8 @@ class Oxygen:
     reference_temperature: float = quantity("K", gt=0, default=298.15)
     surface_vacancy_fraction: float = quantity("", ge=0, lt=1, doc="y_s on the O sublattice at the surface")
     bulk_vacancy_fraction: float = quantity("", ge=0, lt=1, default=0.0, doc="initial y in the bulk")
-    surface_exchange_rate: float = quantity("m/s", gt=0, default=math.inf, doc="Robin k; inf: fixed value")
+    surface_exchange_rate: float = quantity("m/s", gt=0, allow_inf=True, default=math.inf,
+                                            doc="Robin k; inf: fixed surface value")
     oxygen_per_formula: float = quantity("", gt=0, default=2.0)
     mn_per_formula: float = quantity("", gt=0, doc="Mn per formula unit")
     mn_charge_share: float = quantity("", gt=0, le=1, default=1.0, doc="share of the vacancy charge taken by Mn")
@@ -282,7 +285,8 @@ def resolve_path(name_or_path: str | Path) -> Path:
 def _read(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, dict[str, dict], tuple[Path, ...]]:
     """Read a file and its ancestors; return (meta, merged entries 'section.key' -> entry, files)."""
     if path.resolve() in [p.resolve() for p in chain]:
-        raise InputError("inheritance cycle: " + " -> ".join(str(p) for p in chain + (path,)), file=str(path))
+        raise InputError("inheritance cycle: " + " -> ".join(str(p) for p in chain + (path,)) +
+                         "; a set may not inherit from itself", file=str(chain[-1]), key="meta.inherits")
     try:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
@@ -293,9 +297,13 @@ def _read(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, dict[str, dic
     entries: dict[str, dict] = {}
     files: tuple[Path, ...] = (path,)
     if "inherits" in meta:
-        parent = resolve_path(meta["inherits"]) if not Path(str(meta["inherits"])).is_absolute() else Path(meta["inherits"])
+        name = str(meta["inherits"])
+        parent = path.parent / (name if name.endswith(".toml") else f"{name}.toml")  # a sibling file first
         if not parent.exists():
-            parent = path.parent / f"{meta['inherits']}.toml"
+            try:
+                parent = resolve_path(name)
+            except InputError as exc:
+                raise InputError(exc.detail, file=str(path), key="meta.inherits") from None
         _, entries, parent_files = _read(parent, chain + (path,))
         files = files + parent_files
     for sec, table_ in data.items():

@@ -46,6 +46,9 @@ def to_si(value, unit: str, *, file: str | None = None, key: str | None = None) 
     except Exception as exc:  # pint raises several unrelated types for bad strings
         raise InputError(f"cannot read {value!r} as a quantity ({exc}); expected a number with a unit "
                          f"of {unit or 'dimensionless'}, e.g. \"1 {unit}\"", file=file, key=key) from None
+    if q.dimensionless and not expected.dimensionless and not isinstance(q.magnitude, bool):
+        raise InputError(f"missing unit: got {value!r}, expected a quantity in {unit}, e.g. \"{value.strip()} {unit}\"",
+                         file=file, key=key)
     if not q.check(expected.dimensionality):
         raise InputError(f"incompatible unit in {value!r}: expected a quantity convertible to "
                          f"{unit or 'dimensionless'} ({expected.dimensionality})", file=file, key=key)
