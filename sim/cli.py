@@ -17,6 +17,13 @@ COMMANDS = {
     "params": "sim.params_cli",
     "mesh": "sim.mesh",
     "demo": "sim.demo",
+    "run": "sim.lithium.run",
+    "scenario": "sim.scenarios.cli",
+    "validate": "sim.validate",
+    "sweep": "sim.sweep.cli",
+    "fit": "sim.oxygen.fit_cli",
+    "oxygen": "sim.oxygen.cli",
+    "bench": "sim.bench",
 }
 
 

@@ -1,0 +1,353 @@
+"""Diffusion-induced stress in a free particle (physics.md M3; Liu 2024 Methods).
+
+Small strain: σ = λ tr(ε_e) I + 2μ ε_e with ε_e = ε(u) − (1/3) ΔV/V0(x) I.
+Finite strain (Liu 2024): F = F_e F_ic, F_ic = (1 + ΔV/V0)^(1/3) I, St Venant–Kirchhoff in F_e
+(COMSOL's geometrically non-linear "linear elastic" material): S_e = λ tr(E_e) I + 2μ E_e,
+E_e = (F_eᵀF_e − I)/2; first Piola P = J_ic F_e S_e F_ic⁻ᵀ = λ_ic² F_e S_e; output is the Cauchy
+stress σ = F_e S_e F_eᵀ / det F_e on the reference configuration.
+
+Kinematics are written as a 3×3 displacement gradient in a local basis: radial (r, θ, φ) with
+diag(u', u/r, u/r); axisymmetric (r, z, φ) with the hoop entry u_r/r; 3D Cartesian.
+Supports: radial u(0) = 0 for a solid sphere (nothing for a hollow one); axisymmetric u_r = 0 on the
+axis and u_z pinned at the top of the axis; 3D 3-2-1 point supports at extreme vertices (no stress).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from sim.lithium.transport import geometry_weights, table_expr
+
+STRESS_NAMES = ("hoop", "radial", "azimuthal", "von_mises", "max_principal", "hydrostatic")
+
+
+def _sum(comm, value, op="sum"):
+    """MPI reduction of a Python scalar (op: sum, max, min)."""
+    from mpi4py import MPI
+    return comm.allreduce(value, op={"sum": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN}[op])
+
+
+class Mechanics:
+    """Quasi-static elasticity driven by the Li concentration ``c`` (mol/m^3) of the transport solver."""
+
+    def __init__(self, params, pmesh, c, *, degree: int = 2, hydrostatic=None):
+        import ufl
+        from dolfinx import fem
+
+        self.pmesh, self.comm, self.kind = pmesh, pmesh.comm, pmesh.kind
+        mech = params.mechanics
+        E, nu = mech.youngs_modulus, mech.poisson_ratio
+        lam, mu = E * nu / ((1 + nu) * (1 - 2 * nu)), E / (2 * (1 + nu))
+        self.finite = mech.strain_model == "finite"
+        msh = pmesh.mesh
+        gdim = msh.geometry.dim
+        self.V = fem.functionspace(msh, ("Lagrange", degree) if self.kind == "radial" else ("Lagrange", degree, (gdim,)))
+        self.u = fem.Function(self.V, name="u")
+        v = ufl.TestFunction(self.V)
+        w = geometry_weights(pmesh).weight
+        beta = table_expr(mech.volume_change, c / params.transport.c_max)   # ΔV/V0(x)
+        Id = ufl.Identity(3)
+
+        def sigma_small(u):
+            eps = ufl.sym(self._grad3(u, on_axis=True))
+            eps_e = eps - beta / 3 * Id
+            return lam * ufl.tr(eps_e) * Id + 2 * mu * eps_e
+
+        def finite_parts(u, on_axis=False):
+            lam_ic = (1 + beta) ** (1.0 / 3.0)
+            Fe = (Id + self._grad3(u, on_axis)) / lam_ic
+            Ee = (Fe.T * Fe - Id) / 2
+            S = lam * ufl.tr(Ee) * Id + 2 * mu * Ee
+            return lam_ic, Fe, S
+
+        q = {"quadrature_degree": 2 * degree}   # exact for the (r-weighted) stiffness of P2
+        dx = ufl.Measure("dx", domain=msh, metadata=q)
+        self.bcs = self._supports()
+        if self.finite:
+            lam_ic, Fe, S = finite_parts(self.u)
+            residual = w * ufl.inner(lam_ic**2 * Fe * S, self._grad3(v)) * dx
+            _, Fe, S = finite_parts(self.u, on_axis=True)
+            stress = Fe * S * Fe.T / ufl.det(Fe)
+            self._setup_finite(residual)
+        else:
+            # a(u, v) = L(v): elastic stiffness, load from the eigenstrain stress (3λ + 2μ) β/3 I
+            du = ufl.TrialFunction(self.V)
+            eps_du = ufl.sym(self._grad3(du))
+            a = w * ufl.inner(lam * ufl.tr(eps_du) * Id + 2 * mu * eps_du, ufl.sym(self._grad3(v))) * dx
+            L = w * (3 * lam + 2 * mu) * beta / 3 * ufl.tr(ufl.sym(self._grad3(v))) * dx
+            stress = sigma_small(self.u)
+            self._setup_small(a, L)
+        # stress tensor into DG(k−1) (DG0 for P1), derived scalars in numpy
+        self.T = fem.functionspace(msh, ("Discontinuous Lagrange", degree - 1, (3, 3)))
+        self.sigma = fem.Function(self.T, name="stress")
+        self._sigma_expr = fem.Expression(stress, self.T.element.interpolation_points)
+        self.S, smap = self.T.sub(0).collapse()
+        self._blocks = np.ravel(smap) // 9        # S dof -> tensor block of T
+        self._fields = {n: fem.Function(self.S, name=n) for n in STRESS_NAMES}
+        self._coords = self.S.tabulate_dof_coordinates()
+        self.hydrostatic = hydrostatic
+        if hydrostatic is not None:
+            self._hydro_expr = fem.Expression(ufl.tr(stress) / 3, hydrostatic.function_space.element.interpolation_points)
+        self.iterations = 0
+
+    # ------------------------------------------------------------------ kinematics and supports
+    def _grad3(self, u, on_axis: bool = False):
+        """Displacement gradient as a 3×3 tensor in the local basis of ``kind``.
+
+        The hoop entry u_r/r is singular on the axis (r = 0): forms integrate at interior quadrature
+        points, output at nodes uses its limit ∂u_r/∂r (``on_axis=True``, not for test/trial functions).
+        """
+        import ufl
+
+        r = ufl.SpatialCoordinate(self.pmesh.mesh)[0]
+
+        def hoop(u_r, limit):
+            return ufl.conditional(ufl.gt(r, 1e-12 * self._length()), u_r / r, limit) if on_axis else u_r / r
+
+        if self.kind == "radial":
+            du = u.dx(0)
+            h = hoop(u, du)
+            return ufl.as_matrix([[du, 0, 0], [0, h, 0], [0, 0, h]])
+        if self.kind == "axisym":
+            g = ufl.grad(u)
+            return ufl.as_matrix([[g[0, 0], g[0, 1], 0], [g[1, 0], g[1, 1], 0], [0, 0, hoop(u[0], g[0, 0])]])
+        return ufl.grad(u)
+
+    def _length(self) -> float:
+        if not hasattr(self, "_L"):
+            x = self.pmesh.mesh.geometry.x
+            local = float(np.abs(x).max()) if x.size else 0.0
+            self._L = _sum(self.comm, local, "max")
+        return self._L
+
+    def _extreme_vertex(self, key) -> np.ndarray:
+        """Mesh node minimising ``key(x)`` over all ranks (coordinates, all ranks agree)."""
+        x = self.pmesh.mesh.geometry.x
+        local = (float(key(x).min()), x[int(np.argmin(key(x)))]) if x.size else (np.inf, None)
+        best = _sum(self.comm, local[0], "min")
+        pts = self.comm.allgather(local[1] if local[0] == best else None)
+        return next(p for p in pts if p is not None)
+
+    def _point_dofs(self, point, components):
+        from dolfinx import fem
+        tol = 1e-9 * self._length()
+        bcs = []
+        for i in components:
+            Vi, _ = self.V.sub(i).collapse()
+            dofs = fem.locate_dofs_geometrical((self.V.sub(i), Vi),
+                                               lambda x: np.linalg.norm(x.T - point, axis=1) < tol)
+            bcs.append(fem.dirichletbc(fem.Function(Vi), dofs, self.V.sub(i)))
+        return bcs
+
+    def _supports(self):
+        from dolfinx import fem
+        msh, fdim = self.pmesh.mesh, self.pmesh.mesh.topology.dim - 1
+        if self.kind == "radial":
+            r0 = self._extreme_vertex(lambda x: x[:, 0])
+            if r0[0] > 1e-9 * self._length():
+                return []                 # hollow sphere: no rigid mode in radial symmetry
+            dofs = fem.locate_dofs_geometrical(self.V, lambda x: np.abs(x[0]) < 1e-9 * self._length())
+            return [fem.dirichletbc(0.0, dofs, self.V)]
+        if self.kind == "axisym":
+            V0, _ = self.V.sub(0).collapse()
+            facets = self.pmesh.facet_tags.find(self.pmesh.boundaries["axis"])
+            dofs = fem.locate_dofs_topological((self.V.sub(0), V0), fdim, facets)
+            top = self._extreme_vertex(lambda x: np.abs(x[:, 0]) * 1e6 - x[:, 1])   # top of the axis
+            return [fem.dirichletbc(fem.Function(V0), dofs, self.V.sub(0))] + self._point_dofs(top, [1])
+        a = self._extreme_vertex(lambda x: x[:, 0])
+        b = self._extreme_vertex(lambda x: -x[:, 0])
+        c = self._extreme_vertex(lambda x: -x[:, 1])
+        return self._point_dofs(a, [0, 1, 2]) + self._point_dofs(b, [1, 2]) + self._point_dofs(c, [2])
+
+    def _near_nullspace(self):
+        """Rigid-body modes (3 translations, 3 rotations) for GAMG in 3D."""
+        from dolfinx import la
+        from petsc4py import PETSc
+        index_map, bs = self.V.dofmap.index_map, self.V.dofmap.index_map_bs
+        n = index_map.size_local
+        basis = [la.vector(index_map, bs=bs, dtype=PETSc.ScalarType) for _ in range(6)]
+        b = [v.array.reshape(-1, 3)[:n] for v in basis]
+        x = self.V.tabulate_dof_coordinates()[:n]
+        for i in range(3):
+            b[i][:, i] = 1.0
+        b[3][:, 0], b[3][:, 1] = -x[:, 1], x[:, 0]
+        b[4][:, 0], b[4][:, 2] = x[:, 2], -x[:, 0]
+        b[5][:, 2], b[5][:, 1] = x[:, 1], -x[:, 2]
+        la.orthonormalize(basis)
+        return PETSc.NullSpace().create(vectors=[v.petsc_vec for v in basis], comm=self.comm)
+
+    def _linear_options(self) -> dict:
+        if self.kind == "3d":
+            return {"ksp_type": "cg", "pc_type": "gamg", "ksp_rtol": 1e-10, "ksp_atol": 0.0, "ksp_max_it": 1000}
+        # MUMPS in parallel; PETSc's own LU has less overhead on the small serial 1D/2D systems
+        return {"ksp_type": "preonly", "pc_type": "lu",
+                "pc_factor_mat_solver_type": "mumps" if self.comm.size > 1 else "petsc", "pc_factor_zeropivot": 0.0}
+
+    # ------------------------------------------------------------------ solvers
+    def _setup_small(self, a, L):
+        """Constant stiffness: assemble and factorise once; per step only the load vector."""
+        from dolfinx import fem
+
+        self._a, self._L = fem.form(a), fem.form(L)
+        self._setup_linear(self._a)
+        self._assemble_operator()
+
+    def _setup_finite(self, residual):
+        """Newton with a lagged tangent: strains are ~1 %, so the tangent of an earlier state contracts
+        the error by ~|strain| per iteration; it is reassembled only when the contraction is poor."""
+        import ufl
+        from dolfinx import fem
+
+        self._R = fem.form(residual)
+        self._a = fem.form(ufl.derivative(residual, self.u))
+        self._setup_linear(self._a)
+        self._tangent_stale = True
+
+    def _setup_linear(self, a_form):
+        from dolfinx.fem.petsc import create_matrix, create_vector
+        from petsc4py import PETSc
+
+        self._A = create_matrix(a_form)
+        if self.kind == "3d":
+            self._A.setNearNullSpace(self._near_nullspace())
+        self._rhs, self._du = create_vector(self.V), create_vector(self.V)
+        self.ksp = PETSc.KSP().create(self.comm)
+        prefix = f"li_mech_{id(self)}_"
+        self.ksp.setOptionsPrefix(prefix)
+        opts = PETSc.Options()
+        for k, val in self._linear_options().items():
+            opts[prefix + k] = val
+        self.ksp.setFromOptions()
+        self.ksp.setInitialGuessNonzero(self.kind == "3d")
+
+    def _assemble_operator(self):
+        from dolfinx.fem.petsc import assemble_matrix
+
+        self._A.zeroEntries()
+        assemble_matrix(self._A, self._a, bcs=self.bcs)
+        self._A.assemble()
+        self.ksp.setOperators(self._A)
+
+    def _assemble_rhs(self, form):
+        from dolfinx.fem.petsc import apply_lifting, assemble_vector, set_bc
+        from petsc4py import PETSc
+
+        with self._rhs.localForm() as loc:
+            loc.set(0.0)
+        assemble_vector(self._rhs, form)
+        apply_lifting(self._rhs, [self._a], bcs=[self.bcs])   # supports are homogeneous: no-op but exact
+        self._rhs.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        set_bc(self._rhs, self.bcs)
+
+    def _linear_solve(self, x) -> str | None:
+        from petsc4py import PETSc
+
+        self.ksp.solve(self._rhs, x)
+        self.iterations += max(1, self.ksp.getIterationNumber())
+        if self.ksp.getConvergedReason() < 0:
+            return _reason_name(PETSc.KSP.ConvergedReason, self.ksp.getConvergedReason())
+        return None
+
+    def _newton(self, rtol: float = 1e-10, max_it: int = 30) -> str | None:
+        """Finite strain: u <- u − J⁻¹ R(u) until max|δu| <= rtol max|u| (homogeneous supports)."""
+        from dolfinx.fem.petsc import assemble_vector, set_bc
+        from petsc4py import PETSc
+
+        u = self.u.x.petsc_vec
+        previous = np.inf
+        for _ in range(max_it):
+            if self._tangent_stale:
+                self._assemble_operator()
+                self._tangent_stale = False
+            with self._rhs.localForm() as loc:
+                loc.set(0.0)
+            assemble_vector(self._rhs, self._R)
+            self._rhs.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+            set_bc(self._rhs, self.bcs)
+            failed = self._linear_solve(self._du)
+            if failed:
+                return failed
+            u.axpy(-1.0, self._du)
+            self.u.x.scatter_forward()
+            step = self._du.norm(PETSc.NormType.NORM_INFINITY)
+            scale = max(u.norm(PETSc.NormType.NORM_INFINITY), 1e-300)
+            if not np.isfinite(step):
+                return "DIVERGED_FNORM_NAN"
+            if step <= rtol * scale:
+                return None
+            if step > 0.5 * previous:
+                self._tangent_stale = True      # poor contraction: refresh the tangent
+            previous = step
+        return "DIVERGED_MAX_IT"
+
+    def solve(self) -> str | None:
+        """Displacement for the present c; returns None, or a failure reason (PETSc name)."""
+        if self.finite:
+            reason = self._newton()
+            if reason:
+                self._tangent_stale = True
+                return reason
+        else:
+            self._assemble_rhs(self._L)
+            reason = self._linear_solve(self.u.x.petsc_vec)
+            self.u.x.scatter_forward()
+            if reason:
+                return reason
+        self.refresh()
+        return None
+
+    def refresh(self) -> None:
+        """Mark derived stresses stale after ``u`` changed."""
+        self._fresh = False
+
+    def update_hydrostatic(self) -> None:
+        """σ_h into its P1 function for stress-driven diffusion (once per accepted step)."""
+        if self.hydrostatic is not None:
+            self.hydrostatic.interpolate(self._hydro_expr)
+
+    # ------------------------------------------------------------------ stress output
+    def stress_fields(self) -> dict:
+        """Scalar stress fields (Pa, DG): hoop σ_θθ, radial σ_ρρ (spherical about the particle centre,
+        polar axis z), azimuthal σ_φφ, von Mises, max principal, hydrostatic."""
+        if getattr(self, "_fresh", False):
+            return self._fields
+        self.sigma.interpolate(self._sigma_expr)
+        sig = self.sigma.x.array.reshape(-1, 3, 3)[self._blocks]
+        values = stress_invariants(sig, self._coords, self.kind)
+        for name, f in self._fields.items():
+            f.x.array[:] = values[name]
+        self._fresh = True
+        return self._fields
+
+
+def stress_invariants(sig: np.ndarray, coords: np.ndarray, kind: str) -> dict[str, np.ndarray]:
+    """Named scalars from stress tensors ``sig`` (N, 3, 3) in the local basis of ``kind`` at ``coords`` (N, 3)."""
+    n = len(sig)
+    e = np.zeros((3, n, 3))     # e_ρ, e_θ, e_φ in the local basis
+    if kind == "radial":
+        e[0, :, 0], e[1, :, 1], e[2, :, 2] = 1.0, 1.0, 1.0
+    elif kind == "axisym":       # basis (r, z, φ)
+        p = coords[:, :2]
+        rho = np.linalg.norm(p, axis=1)
+        on_centre = rho == 0
+        e[0, :, :2] = np.where(on_centre[:, None], [1.0, 0.0], p / np.where(on_centre, 1.0, rho)[:, None])
+        e[1, :, 0], e[1, :, 1] = e[0, :, 1], -e[0, :, 0]
+        e[2, :, 2] = 1.0
+    else:
+        rho = np.linalg.norm(coords, axis=1)
+        e[0] = np.where(rho[:, None] > 0, coords / np.where(rho > 0, rho, 1.0)[:, None], [1.0, 0.0, 0.0])
+        axial = np.hypot(coords[:, 0], coords[:, 1])
+        e[2, :, 0] = np.where(axial > 0, -coords[:, 1] / np.where(axial > 0, axial, 1.0), 0.0)
+        e[2, :, 1] = np.where(axial > 0, coords[:, 0] / np.where(axial > 0, axial, 1.0), 1.0)
+        e[1] = np.cross(e[2], e[0])
+    proj = [np.einsum("ni,nij,nj->n", e[k], sig, e[k]) for k in range(3)]
+    mean = np.trace(sig, axis1=1, axis2=2) / 3
+    dev = sig - mean[:, None, None] * np.eye(3)
+    return {"radial": proj[0], "hoop": proj[1], "azimuthal": proj[2],
+            "von_mises": np.sqrt(1.5 * np.einsum("nij,nij->n", dev, dev)),
+            "max_principal": np.linalg.eigvalsh(0.5 * (sig + sig.transpose(0, 2, 1)))[:, -1],
+            "hydrostatic": mean}
+
+
+def _reason_name(enum, code: int) -> str:
+    names = {v: k for k, v in vars(enum).items() if isinstance(v, int)}
+    return names.get(code, str(code))

@@ -1,0 +1,273 @@
+"""Li transport with Butler–Volmer kinetics on the outer surface (physics.md M2; Liu 2024 Methods).
+
+Backward Euler in time, Lagrange P(k) in space, weighted for the geometry (radial r², axisymmetric r,
+3D 1; the missing 4π / 2π is in :attr:`GeometryWeights.factor`):
+
+    ∫ w (c − c_n)/Δt v + ∫ w D(x, T) (∇c − c Ω/(RT) ∇σ_h) · ∇v − ∫_outer w j v = 0,   x = c / c_max
+
+Sign convention: i is the *anodic* current density (A/m², > 0 removes Li, i.e. charge),
+i = i0 [exp(α_a F η/RT) − exp(−α_c F η/RT)], η = φ_s − U(x_s) (φ_e = 0), and the Li flux into the
+particle is j = −i/F. The particle current reported to users is ``current = −∫ i dA`` (> 0 on discharge).
+
+The particle potential φ_s is one global unknown. Galvanostatic steps solve for (c, φ_s) together with
+``factor ∫_outer w i ds = I_anodic`` by a bordered Newton method: the (c, c) block is factorised once per
+iteration and the scalar row/column is eliminated by its Schur complement (two solves with one LU).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+FARADAY = 96485.33212    # C/mol
+GAS_CONSTANT = 8.314462618  # J/(mol K)
+
+
+@dataclass(frozen=True)
+class GeometryWeights:
+    """Integration weight w(x) and the factor that turns ∫ w into a physical volume/area integral."""
+
+    weight: object   # UFL expression
+    factor: float    # 4π (radial), 2π (axisym), 1 (3D)
+
+
+def geometry_weights(pmesh) -> GeometryWeights:
+    """Weights for ``pmesh.kind``: radial r² (4π), axisym r (2π; coordinates (r, z)), 3D 1."""
+    import ufl
+
+    x = ufl.SpatialCoordinate(pmesh.mesh)
+    if pmesh.kind == "radial":
+        return GeometryWeights(x[0] ** 2, 4 * np.pi)
+    if pmesh.kind == "axisym":
+        return GeometryWeights(x[0], 2 * np.pi)
+    if pmesh.kind == "3d":
+        return GeometryWeights(1.0, 1.0)
+    raise ValueError(f"unknown mesh kind {pmesh.kind!r}; expected radial, axisym or 3d")
+
+
+def piecewise_linear(xs, ys, x):
+    """UFL interpolant through (xs, ys), end values held: y0 + Σ s_k (clamp(x, x_k, x_k+1) − x_k)."""
+    import ufl
+
+    out = float(ys[0])
+    for x0, x1, y0, y1 in zip(xs[:-1], xs[1:], ys[:-1], ys[1:]):
+        if y1 != y0:
+            out = out + (float(y1) - float(y0)) / (float(x1) - float(x0)) * (
+                ufl.min_value(ufl.max_value(x, float(x0)), float(x1)) - float(x0))
+    return out
+
+
+def table_expr(table, x):
+    """A :class:`~sim.params.Table` as a UFL expression of x (a float when the table is constant)."""
+    import ufl
+
+    if np.all(table.y == table.y[0]):
+        return float(table.y[0])
+    if table.interpolation == "log":
+        return ufl.exp(piecewise_linear(table.x, np.log(table.y), x))
+    return piecewise_linear(table.x, table.y, x)
+
+
+def table_slope(table, x):
+    """dy/dx of a linearly interpolated table as a UFL expression (0 outside the table)."""
+    import ufl
+
+    if table.interpolation != "linear":
+        raise ValueError("slope is only defined here for linear tables")
+    out = 0.0
+    for x0, x1, y0, y1 in zip(table.x[:-1], table.x[1:], table.y[:-1], table.y[1:]):
+        if y1 != y0:
+            out = out + ufl.conditional(ufl.And(ufl.ge(x, float(x0)), ufl.lt(x, float(x1))),
+                                        (float(y1) - float(y0)) / (float(x1) - float(x0)), 0.0)
+    return out
+
+
+def arrhenius(transport, temperature: float) -> float:
+    """exp(−Ea/R (1/T − 1/T_ref)) with T clamped to [temperature_min, temperature_max] (Liu 2024 Methods)."""
+    T = min(max(temperature, transport.temperature_min), transport.temperature_max)
+    return float(np.exp(-transport.activation_energy / GAS_CONSTANT * (1.0 / T - 1.0 / transport.reference_temperature)))
+
+
+class NewtonFailure(Exception):
+    """A Newton solve that did not converge; ``reason`` mimics the PETSc SNES reason names."""
+
+    def __init__(self, reason: str, iterations: int):
+        super().__init__(reason)
+        self.reason, self.iterations = reason, iterations
+
+
+class Transport:
+    """Forms and the bordered Newton solver for (c, φ_s) on one :class:`~sim.mesh.ParticleMesh`.
+
+    Modes (:meth:`set_mode`): ``"current"`` (galvanostatic, unknown φ_s; rest is current 0 with the
+    surface flux switched off), ``"potential"`` (φ_s given). Quantities in SI.
+    """
+
+    def __init__(self, params, pmesh, *, temperature: float, degree: int = 1, two_way: bool = False,
+                 hydrostatic=None, rtol: float = 1e-10, max_it: int = 25):
+        import ufl
+        from dolfinx import fem
+        from petsc4py import PETSc
+
+        self.pmesh, self.comm = pmesh, pmesh.comm
+        tr, kin = params.transport, params.kinetics
+        self.c_max = tr.c_max
+        self.rtol, self.max_it = rtol, max_it
+        msh = pmesh.mesh
+        self.V = fem.functionspace(msh, ("Lagrange", degree))
+        self.c, self.c_n = fem.Function(self.V, name="c"), fem.Function(self.V, name="c_old")
+        v = ufl.TestFunction(self.V)
+        geo = geometry_weights(pmesh)
+        w, self.factor = geo.weight, geo.factor
+        self._transport = tr
+
+        def const(value):
+            return fem.Constant(msh, PETSc.ScalarType(value))
+
+        self.dt, self.phi = const(1.0), const(0.0)
+        self.flux_on = const(1.0)         # 0 during rests: no surface flux
+        self.i_target = const(0.0)        # A, anodic total current (galvanostatic)
+        self.arrhenius = const(arrhenius(tr, temperature))
+        self.f_over_rt = const(FARADAY / (GAS_CONSTANT * temperature))
+
+        x = self.c / tr.c_max
+        D = table_expr(tr.diffusivity, x) * self.arrhenius
+        flux_vec = ufl.grad(self.c)
+        if two_way:
+            # stress-driven diffusion, Ω = d(ΔV/V0)/dc; σ_h from the last accepted step (staggered)
+            omega = table_slope(params.mechanics.volume_change, x) / tr.c_max
+            flux_vec = flux_vec - self.c * omega * self.f_over_rt / FARADAY * ufl.grad(hydrostatic)
+
+        # Butler–Volmer on the outer surface; x_s clamped so U(x_s) and sqrt stay defined
+        xs = ufl.min_value(ufl.max_value(x, 1e-9), 1.0 - 1e-9)
+        i0 = kin.exchange_current_density
+        if kin.i0_model == "sqrt":
+            i0 = 2 * i0 * ufl.sqrt(xs * (1 - xs))
+        ocv = table_expr(kin.ocv, xs)
+        eta = self.phi - ocv
+        fa, fc = kin.alpha_a * self.f_over_rt, kin.alpha_c * self.f_over_rt
+        i_bv = i0 * (ufl.exp(fa * eta) - ufl.exp(-fc * eta))
+        di_deta = i0 * (fa * ufl.exp(fa * eta) + fc * ufl.exp(-fc * eta))
+
+        q = {"quadrature_degree": 2 * degree + 2}
+        dx = ufl.Measure("dx", domain=msh, metadata=q)
+        ds = ufl.Measure("ds", domain=msh, subdomain_data=pmesh.facet_tags, metadata=q)
+        ds_out = ds(pmesh.boundaries["outer"])
+
+        F = (w * (self.c - self.c_n) / self.dt * v * dx + w * D * ufl.inner(flux_vec, ufl.grad(v)) * dx
+             + self.flux_on * w * i_bv / FARADAY * v * ds_out)
+        g = self.factor * w * i_bv * ds_out
+        self._F = fem.form(F)
+        self._J = fem.form(ufl.derivative(F, self.c))
+        self._b = fem.form(self.flux_on * w * di_deta / FARADAY * v * ds_out)   # ∂F/∂φ
+        self._a = fem.form(ufl.derivative(g, self.c, v))                      # ∂g/∂c
+        self._g = fem.form(g)                                                 # anodic current, A
+        self._d = fem.form(self.factor * w * di_deta * ds_out)                # ∂g/∂φ
+        self._ocv = fem.form(self.factor * w * ocv * ds_out)                  # V m^2
+        self._amount = fem.form(self.factor * w * self.c * dx)                # mol
+        self.volume = self._scalar(fem.form(self.factor * w * dx))            # m^3 (of the FE mesh)
+        self.area = self._scalar(fem.form(self.factor * w * ds_out))          # m^2
+
+        from dolfinx.fem.petsc import create_matrix, create_vector
+        self._A = create_matrix(self._J)
+        self._Fv, self._bv, self._av = (create_vector(self.V) for _ in range(3))
+        self._y1, self._y2 = create_vector(self.V), create_vector(self.V)
+        self.ksp = PETSc.KSP().create(self.comm)
+        self.ksp.setOperators(self._A)
+        self.ksp.setType("preonly")
+        pc = self.ksp.getPC()
+        pc.setType("lu")
+        pc.setFactorSolverType("mumps" if self.comm.size > 1 else "petsc")
+        pc.setFactorPivot(zeropivot=0.0)   # entries scale like r² h/Δt ~ 1e-19: PETSc's absolute 1e-14 test misfires
+        self.mode = "current"
+
+    # ----------------------------------------------------------------------------- helpers
+    def _scalar(self, form) -> float:
+        from dolfinx import fem
+        return self.comm.allreduce(fem.assemble_scalar(form), op=self._sum())
+
+    @staticmethod
+    def _sum():
+        from mpi4py import MPI
+        return MPI.SUM
+
+    def amount(self) -> float:
+        """Li in the particle, mol."""
+        return self._scalar(self._amount)
+
+    def anodic_current(self) -> float:
+        """factor ∫_outer w i ds at the current (c, φ_s), A (> 0 on charge)."""
+        return self._scalar(self._g)
+
+    def set_temperature(self, temperature: float) -> None:
+        self.arrhenius.value = arrhenius(self._transport, temperature)
+        self.f_over_rt.value = FARADAY / (GAS_CONSTANT * temperature)
+
+    def set_mode(self, mode: str, *, current: float = 0.0, potential: float | None = None, flux: bool = True):
+        """``"current"`` with the anodic total ``current`` (A), or ``"potential"`` with φ_s = ``potential`` (V)."""
+        self.mode = mode
+        self.i_target.value = current
+        self.flux_on.value = 1.0 if flux else 0.0
+        if potential is not None:
+            self.phi.value = potential
+
+    def _assemble_vec(self, vec, form):
+        from dolfinx.fem.petsc import assemble_vector
+        from petsc4py import PETSc
+        with vec.localForm() as loc:
+            loc.set(0.0)
+        assemble_vector(vec, form)
+        vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+
+    # ----------------------------------------------------------------------------- Newton
+    def solve(self) -> int:
+        """Newton for the current Δt from the present iterate; returns iterations or raises NewtonFailure.
+
+        Converged when the update is below ``rtol`` relative to c_max (and 1e-12 V in φ_s).
+        """
+        from dolfinx.fem.petsc import assemble_matrix
+        from petsc4py import PETSc
+
+        galvanostatic = self.mode == "current"
+        for it in range(1, self.max_it + 1):
+            self._A.zeroEntries()
+            assemble_matrix(self._A, self._J)
+            self._A.assemble()
+            self._assemble_vec(self._Fv, self._F)
+            self.ksp.setOperators(self._A)
+            self.ksp.solve(self._Fv, self._y1)
+            if self.ksp.getConvergedReason() < 0:
+                raise NewtonFailure("DIVERGED_LINEAR_SOLVE", it)
+            dphi = 0.0
+            if galvanostatic:
+                # Schur complement of the bordered system [[J, b], [aᵀ, d]] [δc, δφ] = −[F, g]
+                self._assemble_vec(self._bv, self._b)
+                self._assemble_vec(self._av, self._a)
+                self.ksp.solve(self._bv, self._y2)
+                g = self._scalar(self._g) - float(self.i_target.value)
+                d = self._scalar(self._d)
+                denom = d - self._av.dot(self._y2)
+                dphi = (-g + self._av.dot(self._y1)) / denom
+                self._y1.axpy(dphi, self._y2)          # y1 <- y1 + y2 δφ, δc = −y1
+            self.c.x.petsc_vec.axpy(-1.0, self._y1)
+            self.c.x.petsc_vec.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
+            self.phi.value = float(self.phi.value) + dphi
+            step = self._y1.norm(PETSc.NormType.NORM_INFINITY)
+            if not (np.isfinite(step) and np.isfinite(dphi)):
+                raise NewtonFailure("DIVERGED_FNORM_NAN", it)
+            if step <= self.rtol * self.c_max and abs(dphi) <= 1e-12:
+                return it
+        raise NewtonFailure("DIVERGED_MAX_IT", self.max_it)
+
+    def equilibrium_potential(self) -> float:
+        """φ_s with zero net current for the present c (scalar Newton from the area-mean U(x_s)), V."""
+        phi = self._scalar(self._ocv) / self.area
+        for _ in range(100):
+            self.phi.value = phi
+            g, d = self._scalar(self._g), self._scalar(self._d)
+            step = g / d
+            phi -= float(np.clip(step, -0.2, 0.2))
+            if abs(step) < 1e-13:
+                break
+        self.phi.value = phi
+        return phi

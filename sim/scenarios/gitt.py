@@ -1,0 +1,276 @@
+"""GITT scenario (Li 2019, Wang 2021): simulate the titration and extract D the way experimentalists do.
+
+Protocol (Li 2019 Methods): charge at 20 mA/g for 30 min, relax 4 h, repeat to the voltage limit.
+The specific current is turned into a C-rate through the capacity of the parameter set,
+``Q = c_max (x_max − x_min) F / ρ`` (C/kg), so ``C-rate = i_sp · 3600 / Q``.
+
+Weppner–Huggins (Li 2019 eq. 1–2; physics.md M4), for τ ≪ L²/D:
+
+    D = 4/(π τ) · (m V_M / (M S))² · (ΔE_s / ΔE_t)²  =  4 L² / (π τ) · (ΔE_s / ΔE_t)²,   L = V/S,
+
+ΔE_s: change of the relaxed voltage over one titration step; ΔE_t: voltage change during the pulse
+with the instantaneous (IR / kinetic) jump excluded. The experimentalist takes L = R/3 from the
+particle radius, also for a particle with a hidden central void; the true V/S of a hollow sphere
+whose void sees no electrolyte is (R³ − a³)/(3R²). Both are reported to separate the two biases.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.errors import InputError
+
+FARADAY = 96485.33212  # C/mol
+GAS_CONSTANT = 8.314462618  # J/(mol K)
+
+
+# --------------------------------------------------------------------------- protocol
+def specific_capacity(transport, density: float) -> float:
+    """Capacity of the window [x_min, x_max] per mass, C/kg (``density`` in kg/m³)."""
+    return transport.c_max * (transport.x_max - transport.x_min) * FARADAY / density
+
+
+def c_rate_from_specific_current(transport, specific_current: float, density: float) -> float:
+    """C-rate (1/h) of a specific current (A/kg) for this parameter set's capacity window."""
+    return specific_current * 3600.0 / specific_capacity(transport, density)
+
+
+def arrhenius_factor(transport, temperature: float) -> float:
+    """exp(−Ea/R (1/T − 1/T_ref)) with T clamped to [temperature_min, temperature_max] (physics.md M2)."""
+    t = min(max(temperature, transport.temperature_min), transport.temperature_max)
+    return math.exp(-transport.activation_energy / GAS_CONSTANT * (1.0 / t - 1.0 / transport.reference_temperature))
+
+
+@dataclass(frozen=True)
+class GittProtocol:
+    """Pulses of ``c_rate`` (1/h, charge) lasting ``pulse`` s, each followed by ``rest`` s, until
+    ``upper_voltage`` (V) or ``max_pulses``. ``initial_rest`` (s) records the OCV before the first pulse."""
+
+    c_rate: float
+    pulse: float
+    rest: float
+    upper_voltage: float
+    max_pulses: int
+    initial_rest: float = 60.0
+
+
+# --------------------------------------------------------------------------- analysis
+def weppner_huggins(tau, volume_to_surface, d_es, d_et):
+    """D (m²/s) = 4 L² / (π τ) · (ΔE_s / ΔE_t)²; τ in s, L = V/S in m, voltages in V."""
+    return 4.0 * np.asarray(volume_to_surface) ** 2 / (math.pi * np.asarray(tau)) * (
+        np.asarray(d_es) / np.asarray(d_et)) ** 2
+
+
+@dataclass(frozen=True)
+class Pulse:
+    """One titration step read off a voltage trace (times in s, voltages in V)."""
+
+    index: int
+    t_start: float
+    tau: float
+    x_mid: float      # mean Li fraction at the middle of the pulse
+    e0: float         # relaxed voltage before the pulse
+    e1: float         # first voltage after the current is switched on (after the IR/kinetic jump)
+    e2: float         # voltage at the end of the pulse
+    e3: float         # relaxed voltage at the end of the following rest
+    complete: bool    # False when the trace ends before the rest does (cut-off reached in the pulse)
+
+    @property
+    def d_es(self) -> float:
+        return self.e3 - self.e0
+
+    @property
+    def d_et(self) -> float:
+        return self.e2 - self.e1
+
+    def diffusivity(self, volume_to_surface: float) -> float:
+        return float(weppner_huggins(self.tau, volume_to_surface, self.d_es, self.d_et))
+
+
+def find_pulses(t, potential, current, x_mean=None, rel_threshold: float = 1e-3) -> list[Pulse]:
+    """Cut a GITT trace into pulses: maximal runs of samples with |I| above ``rel_threshold`` · max|I|.
+
+    Each pulse needs one rest sample before it (its relaxed voltage E0); the sample closing the
+    pulse gives E2 and the last sample before the next pulse (or the trace end) gives E3.
+    """
+    t, e, i = (np.asarray(a, dtype=float) for a in (t, potential, current))
+    x = np.full_like(t, np.nan) if x_mean is None else np.asarray(x_mean, dtype=float)
+    if not (len(t) == len(e) == len(i) == len(x)):
+        raise ValueError("t, potential, current and x_mean must have the same length")
+    on = np.abs(i) > rel_threshold * np.max(np.abs(i), initial=0.0)
+    starts = np.flatnonzero(on[1:] & ~on[:-1]) + 1
+    pulses = []
+    for k, s in enumerate(starts):
+        end = s
+        while end + 1 < len(t) and on[end + 1]:
+            end += 1
+        nxt = starts[k + 1] if k + 1 < len(starts) else len(t)
+        e3_index = nxt - 1
+        pulses.append(Pulse(index=k, t_start=t[s - 1], tau=t[end] - t[s - 1], x_mid=0.5 * (x[s - 1] + x[end]),
+                            e0=e[s - 1], e1=e[s], e2=e[end], e3=e[e3_index],
+                            complete=e3_index > end))
+    return pulses
+
+
+def sphere_surface_response(tau):
+    """g(τ) = (D/(J R)) (c0 − c_s) of a sphere under a constant outward flux J from τ = D t/R² = 0 (Crank).
+
+    g = e^τ erfc(−√τ) − 1 for τ < 0.05 (short-time inverse Laplace transform; error ~ e^(−1/τ) < 1e-10),
+    else the eigen-series 3τ + 1/5 − 2 Σ exp(−λ_n² τ)/λ_n², tan λ_n = λ_n (physics.md M2).
+    """
+    from scipy.special import erfc
+
+    from sim.lithium.closed_form import tan_roots
+
+    tau = np.atleast_1d(np.asarray(tau, dtype=float))
+    short = tau < 0.05
+    out = np.empty_like(tau)
+    out[short] = np.exp(tau[short]) * erfc(-np.sqrt(tau[short])) - 1.0
+    if np.any(~short):
+        lam = tan_roots(60)
+        out[~short] = 3 * tau[~short] + 0.2 - 2 * np.exp(-np.outer(tau[~short], lam ** 2)) @ (1 / lam ** 2)
+    return out
+
+
+def closed_form_wh_ratio(eps):
+    """D_WH/D for one pulse on a solid sphere (L = R/3, full relaxation), ε = √(D τ)/R: 4 ε²/(π g(ε²)²).
+
+    ΔE_s ∝ 3Jτ/R and ΔE_t ∝ (J R/D) g(ε²) for any linear OCV; → 1 − √π ε as ε → 0.
+    """
+    eps = np.asarray(eps, dtype=float)
+    return 4 * eps ** 2 / (np.pi * sphere_surface_response(eps ** 2).reshape(eps.shape) ** 2)
+
+
+def hollow_volume_to_surface(radius: float, void_radius: float = 0.0) -> float:
+    """True V/S (m) of a sphere with a closed central void: (R³ − a³)/(3R²) (only the outer surface is active)."""
+    return (radius ** 3 - void_radius ** 3) / (3.0 * radius ** 2)
+
+
+# --------------------------------------------------------------------------- simulation
+def run_gitt(params, pmesh, protocol: GittProtocol, *, steps_per_pulse: int = 50):
+    """Simulate the GITT protocol on ``pmesh`` (no mechanics); return the :class:`~sim.scenarios.trace.Trace`.
+
+    Time steps start at 1e-6 of the pulse (so the first sample after switching on is the post-jump
+    voltage E1 to within √1e-6 of ΔE_t) and are capped at pulse/``steps_per_pulse`` during pulses,
+    where backward Euler's first-order error in ΔE_t would otherwise bias D; rests are uncapped.
+    Stops after the pulse in which ``upper_voltage`` is reached (that pulse gets no rest, as in the
+    experiment) or after ``max_pulses`` titration steps.
+    """
+    from sim.lithium.problem import LithiumProblem
+    from sim.lithium.protocol import Galvanostatic, Rest, Stop
+    from sim.scenarios.trace import Trace
+
+    problem = LithiumProblem(params, pmesh, mechanics=False, dt_initial=protocol.pulse * 1e-6)
+    problem.initialise()
+    trace = Trace()
+    trace.begin(0)
+    problem.run_step(Rest(Stop(time=protocol.initial_rest)), on_step=trace)
+    for k in range(protocol.max_pulses):
+        trace.begin(2 * k + 1)
+        problem.dt_max = protocol.pulse / steps_per_pulse
+        reason = problem.run_step(Galvanostatic(protocol.c_rate, "charge",
+                                                Stop(time=protocol.pulse, voltage=protocol.upper_voltage)),
+                                  on_step=trace)
+        if reason == "voltage":
+            break
+        trace.begin(2 * k + 2)
+        problem.dt_max = np.inf
+        problem.run_step(Rest(Stop(time=protocol.rest)), on_step=trace)
+    return trace
+
+
+# --------------------------------------------------------------------------- scenario entry point
+def run(case, out, comm) -> dict:
+    """``sim scenario`` for kind = "gitt": solid and hollow radial particles, WH extraction, plots."""
+    from sim.mesh import radial_mesh
+    from sim.scenarios.case import write_csv
+    from sim.units import to_si
+
+    params = case.load_params()
+    params.require("transport", "kinetics")
+    tr = params.transport
+    density = case.quantity("density", "kg/m^3")
+    c_rate = c_rate_from_specific_current(tr, case.quantity("specific_current", "A/kg"), density)
+    protocol = GittProtocol(c_rate=c_rate, pulse=case.quantity("pulse", "s"), rest=case.quantity("rest", "s"),
+                            upper_voltage=case.quantity("upper_voltage", "V"),
+                            max_pulses=case.integer("max_pulses", 100))
+    li_per_formula = case.quantity("li_per_formula", "", 1.2)
+    n_cells = case.integer("n_cells", 200)
+    grading = case.quantity("grading", "", 1.0)
+    steps_per_pulse = case.integer("steps_per_pulse", 50)
+    particles = case.settings.get("particles")
+    if not isinstance(particles, list) or not particles:
+        raise InputError('particles must be a list of { name = "solid", radius = "20 nm", void_radius = "0 nm" }',
+                         file=case.file, key="gitt.particles")
+    temperature = params.conditions.temperature
+    d_factor = arrhenius_factor(tr, temperature)
+
+    results = {"c_rate_per_h": c_rate, "specific_capacity_mAh_g": specific_capacity(tr, density) / 3600.0,
+               "pulse_s": protocol.pulse, "rest_s": protocol.rest, "particles": {}}
+    curves = {}
+    for i, p in enumerate(particles):
+        key = f"gitt.particles[{i}]"
+        if not isinstance(p, dict) or not {"name", "radius"} <= set(p):
+            raise InputError('each particle needs name and radius (and optional void_radius)', file=case.file, key=key)
+        radius = to_si(p["radius"], "m", file=case.file, key=f"{key}.radius")
+        void = to_si(p.get("void_radius", "0 m"), "m", file=case.file, key=f"{key}.void_radius")
+        if not 0 <= void < radius:
+            raise InputError(f"void_radius {void:g} m must be in [0, radius = {radius:g} m)", file=case.file,
+                             key=f"{key}.void_radius")
+        pset = params.override({"geometry.particle_radius": f"{radius} m", "geometry.void_radius": f"{void} m",
+                                "geometry.pores": {"value": []}})
+        pmesh = radial_mesh(radius, void, n_cells=n_cells, grading=grading, comm=comm)
+        trace = run_gitt(pset, pmesh, protocol, steps_per_pulse=steps_per_pulse)
+        data = trace.arrays()
+        pulses = [q for q in find_pulses(data["t_s"], data["potential_V"], data["current_A"], data["x_mean"])
+                  if q.complete]
+        l_exp, l_true = radius / 3.0, hollow_volume_to_surface(radius, void)
+        x = np.array([q.x_mid for q in pulses])
+        d_in = tr.diffusivity(x) * d_factor
+        d_exp = np.array([q.diffusivity(l_exp) for q in pulses])
+        d_true = np.array([q.diffusivity(l_true) for q in pulses])
+        name = str(p["name"])
+        curves[name] = dict(x=x, d_in=d_in, d_exp=d_exp, d_true=d_true, void=void, radius=radius)
+        if comm.rank == 0:
+            write_csv(out / f"trace_{name}.csv", data)
+            write_csv(out / f"pulses_{name}.csv", {
+                "pulse": [q.index for q in pulses], "x_mid": x, "li_extracted": li_per_formula * (1 - x),
+                "tau_s": [q.tau for q in pulses], "dEs_V": [q.d_es for q in pulses], "dEt_V": [q.d_et for q in pulses],
+                "D_input_cm2_s": d_in * 1e4, "D_WH_R3_cm2_s": d_exp * 1e4, "D_WH_trueL_cm2_s": d_true * 1e4})
+        ratio = d_exp / d_in
+        results["particles"][name] = {
+            "radius_m": radius, "void_radius_m": void, "pulses": len(pulses),
+            "median_ratio_WH_R3_to_input": float(np.median(ratio)) if len(ratio) else None,
+            "median_ratio_WH_trueL_to_input": float(np.median(d_true / d_in)) if len(ratio) else None,
+            "max_abs_log10_ratio": float(np.max(np.abs(np.log10(ratio)))) if len(ratio) else None,
+            "final_x_mean": float(data["x_mean"][-1]), "final_potential_V": float(data["potential_V"][-1])}
+    if comm.rank == 0:
+        _plot(curves, tr, d_factor, li_per_formula, out / "gitt_D.png", case.title)
+    return results
+
+
+def _plot(curves, transport, d_factor, li_per_formula, path, title) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    xs = np.linspace(transport.x_min, transport.x_max, 300)
+    ax.semilogy(li_per_formula * (1 - xs), transport.diffusivity(xs) * d_factor * 1e4, "k-", lw=1.5,
+                label="input D(x)")
+    for (name, c), colour in zip(curves.items(), ("C0", "C3", "C2", "C1")):
+        ax.semilogy(li_per_formula * (1 - c["x"]), c["d_exp"] * 1e4, "o", color=colour,
+                    label=f"WH, {name} (L = R/3)")
+        if c["void"] > 0:
+            ax.semilogy(li_per_formula * (1 - c["x"]), c["d_true"] * 1e4, "s", mfc="none", color=colour,
+                        label=f"WH, {name} (true V/S)")
+    ax.set_xlabel("Li extracted per formula unit")
+    ax.set_ylabel("D_Li (cm²/s)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

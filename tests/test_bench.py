@@ -1,0 +1,97 @@
+"""Fast checks of the ``sim bench`` machinery (report tables, argument parsing, case set-up).
+
+No timing assertions and no solver runs: speed is measured by ``sim bench`` itself.
+"""
+import sys
+
+import numpy as np
+import pytest
+
+from sim.bench import (MarkdownTable, Section, SphereCase, converged_level, fmt_cell, parse_only, parse_ranks,
+                       pybamm_available, render_report)
+from sim.errors import InputError
+
+
+def test_markdown_table_renders_rows_and_rejects_wrong_width():
+    t = MarkdownTable(["code", "time (s)"])
+    t.add("sim", 0.123456)
+    t.add("PyBaMM", None)
+    assert t.render().splitlines() == ["| code | time (s) |", "|---|---|", "| sim | 0.123 |", "| PyBaMM | — |"]
+    with pytest.raises(ValueError, match="2 columns"):
+        t.add("too", "many", "cells")
+
+
+def test_fmt_cell_formats_numbers_and_passes_text():
+    assert fmt_cell(12345.678) == "1.23e+04"
+    assert fmt_cell(7) == "7"
+    assert fmt_cell("1e+06") == "1e+06"
+    assert fmt_cell(float("nan")) == "nan"
+
+
+def test_report_has_sections_tables_and_notes():
+    sec = Section("a", "title", [MarkdownTable(["x"])], ["a note"])
+    text = render_report([sec], "# header")
+    assert text.startswith("# header\n\n## (a) title\n\n| x |")
+    assert text.rstrip().endswith("- a note")
+
+
+def test_parse_only_accepts_letters_and_names_in_order():
+    assert parse_only("c, a") == ["a", "c"]
+    assert parse_only("liu,3d") == ["b", "c"]
+    with pytest.raises(InputError, match="--only.*unknown benchmark 'd'.*a \\(spm\\)"):
+        parse_only("a,d")
+    with pytest.raises(InputError, match="no benchmark"):
+        parse_only(" , ")
+
+
+def test_parse_ranks():
+    assert parse_ranks("1,2") == [1, 2]
+    for bad in ("0", "one", ""):
+        with pytest.raises(InputError, match="--ranks"):
+            parse_ranks(bad)
+
+
+def test_cli_registers_bench_with_its_options():
+    from sim.cli import build_parser
+
+    args = build_parser().parse_args(["bench", "--only", "a", "--out", "r.md", "--pybamm-python", "py"])
+    assert (args.only, args.out, args.pybamm_python, args.ranks) == ("a", "r.md", "py", "1,2")
+    assert args.func.__module__ == "sim.bench"
+
+
+def test_cli_bad_only_exits_2_with_one_line(capsys):
+    from sim.cli import main
+
+    assert main(["bench", "--only", "x"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--only" in err[0]
+
+
+def test_converged_level_is_coarsest_with_all_finer_within_tolerance():
+    # a coarse level that happens to be close does not count when a finer one is off
+    assert converged_level([1.005, 1.03, 1.004, 1.001, 1.0]) == 2
+    assert converged_level([1.0, 1.0]) == 0
+    assert converged_level([2.0, 1.0]) == 1
+
+
+def test_sphere_case_matches_the_parameter_set():
+    case = SphereCase.build(c_rate=1.0, dod=0.9, n_cells=10)
+    p = case.params
+    tr, vc = p.transport, p.mechanics.volume_change
+    assert p.geometry.void_radius == 0 and p.geometry.pores == () and tr.x_initial == tr.x_min
+    # ΔV/V0 = Ω (c − c_ref) reproduces the table at both ends of the window
+    for x in (tr.x_min, tr.x_max):
+        assert case.omega * (x * tr.c_max - case.c_ref) == pytest.approx(float(vc(x)), abs=1e-12)
+    # 1C: the flux over the surface fills the window in one hour
+    R = p.geometry.particle_radius
+    inserted = case.flux * 4 * np.pi * R**2 * 3600.0
+    assert inserted == pytest.approx(4 / 3 * np.pi * R**3 * tr.c_max * (tr.x_max - tr.x_min), rel=1e-12)
+    assert case.checks() == []
+    peer = case.peer_input([0.0, 1.0])
+    assert peer["c_ref_mol_m3"] == pytest.approx(case.c_ref) and peer["stress_induced_diffusion"] is False
+
+
+def test_pybamm_missing_is_detected():
+    # this interpreter's test environment does not need pybamm; a non-Python command is never "available"
+    assert pybamm_available("/bin/false") is False
+    assert isinstance(pybamm_available(sys.executable), bool)
