@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import tempfile
 import time
 import tomllib
@@ -107,13 +106,10 @@ class ParticleMesh:
         """
         from dolfinx.io import XDMFFile
 
+        from sim.io import StagedDir
+
         folder = Path(folder)
-        stage = None
-        if self.comm.rank == 0:
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            stage = tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent)
-        stage = Path(self.comm.bcast(stage, root=0))
-        try:
+        with StagedDir(folder, comm=self.comm, merge=True) as stage:  # other meshes in folder stay
             tdim = self.mesh.topology.dim
             self.mesh.topology.create_connectivity(tdim - 1, tdim)
             with XDMFFile(self.comm, stage / f"{name}.xdmf", "w") as xdmf:
@@ -125,13 +121,6 @@ class ParticleMesh:
             if self.comm.rank == 0:
                 (stage / f"{name}.msh").write_bytes(self.msh)
                 (stage / f"{name}.json").write_text(json.dumps(info, indent=2) + "\n")
-                folder.mkdir(parents=True, exist_ok=True)
-                for f in stage.iterdir():
-                    os.replace(f, folder / f.name)
-        finally:
-            if self.comm.rank == 0:
-                shutil.rmtree(stage, ignore_errors=True)
-        self.comm.barrier()
         return {ext: folder / f"{name}.{ext}" for ext in ("msh", "xdmf", "h5", "json")}
 
     def plot(self, path: str | Path, title: str = "") -> Path:
@@ -529,6 +518,8 @@ def _max_op():
 
 # --------------------------------------------------------------------------- CLI
 def register(sub) -> None:
+    from sim.params_cli import add_set_option
+
     p = sub.add_parser("mesh", help="build a particle mesh (gmsh) and write .msh + .xdmf",
                        description="Build a particle mesh from a parameter set, or all reference meshes "
                                    "(--reference), and write DIR/<name>.msh, .xdmf(+.h5), .json.")
@@ -536,8 +527,7 @@ def register(sub) -> None:
     p.add_argument("--kind", choices=KINDS, help="radial (solid sphere, 1D), hollow (1D shell), axisym (2D r-z), "
                                                   "3d, primary (primary particle; see --dim)")
     p.add_argument("--dim", type=int, choices=(1, 2, 3), default=3, help="dimension of a primary-particle mesh")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help='override a parameter, e.g. --set mesh.size_outer="0.2 um"')
+    add_set_option(p, 'override a parameter, e.g. --set mesh.size_outer="0.2 um"')
     p.add_argument("--order", type=int, choices=(1, 2), default=1, help="geometry order (2: curved)")
     p.add_argument("--name", help="file name stem (default <params>_<kind>)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")

@@ -46,6 +46,8 @@ def plot(pm, path: Path, title: str = "") -> Path:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
+        from sim.io import savefig_atomic
+
         cells, facets, tags = data
         extent = float(np.abs(cells).max())
         scale, unit = (1e6, "µm") if extent >= 1e-6 else (1e9, "nm")
@@ -56,11 +58,8 @@ def plot(pm, path: Path, title: str = "") -> Path:
         fig = draw(plt, cells * scale, facets * scale, tags, names, unit)
         fig.suptitle(head, fontsize=9)
         fig.tight_layout(rect=(0, 0, 1, 0.94))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp.png")
-        fig.savefig(tmp, dpi=130)
+        savefig_atomic(fig, path, dpi=130)
         plt.close(fig)
-        tmp.replace(path)
     pm.comm.barrier()
     return path
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from sim.errors import InputError
+from sim.io import read_toml
 from sim.units import si_unit, to_si
 
 PARAMS_DIR = Path(__file__).resolve().parent.parent / "params"
@@ -287,12 +287,7 @@ def _read(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, dict[str, dic
     if path.resolve() in [p.resolve() for p in chain]:
         raise InputError("inheritance cycle: " + " -> ".join(str(p) for p in chain + (path,)) +
                          "; a set may not inherit from itself", file=str(chain[-1]), key="meta.inherits")
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError("file not found", file=str(path)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"not valid TOML ({exc})", file=str(path)) from None
+    data = read_toml(path)
     meta = data.pop("meta", {})
     entries: dict[str, dict] = {}
     files: tuple[Path, ...] = (path,)

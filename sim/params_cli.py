@@ -7,10 +7,14 @@ import json
 def register(sub) -> None:
     p = sub.add_parser("params", help="check a parameter set and print it in SI units with sources")
     p.add_argument("name", help="parameter set name in params/ (e.g. liu2024) or a path to a .toml file")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help='override an entry, e.g. --set geometry.void_radius="0.3 um"')
+    add_set_option(p, 'override an entry, e.g. --set geometry.void_radius="0.3 um"')
     p.add_argument("--json", action="store_true", help="print the resolved set as JSON")
     p.set_defaults(func=run)
+
+
+def add_set_option(parser, help: str) -> None:
+    """The repeatable ``--set KEY=VALUE`` option (``args.overrides``, read by :func:`parse_overrides`)."""
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=help)
 
 
 def parse_overrides(items: list[str]) -> dict[str, str]:

@@ -42,12 +42,12 @@ from __future__ import annotations
 
 import copy
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError
+from sim.io import read_toml
 from sim.lithium.protocol import Galvanostatic, Potentiostatic, Rest, Step, Stop
 from sim.params import SECTIONS, ParameterSet, load_params, resolve_path
 from sim.units import to_si
@@ -312,16 +312,6 @@ class Case:
         return pset
 
 
-def read_case_file(path: str | Path) -> dict:
-    path = Path(path)
-    try:
-        return tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError("case file not found", file=str(path)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"not valid TOML ({exc})", file=str(path)) from None
-
-
 def load_case(case: str | Path | dict, overrides: dict[str, Any] | None = None) -> Case:
     """Read and validate a case (file path or dict) with ``overrides`` (``--set`` entries) applied.
 
@@ -333,7 +323,7 @@ def load_case(case: str | Path | dict, overrides: dict[str, Any] | None = None) 
     if isinstance(case, dict):
         raw, file, base = copy.deepcopy(case), "<case>", Path.cwd()
     else:
-        raw, file, base = read_case_file(case), str(case), Path(case).resolve().parent
+        raw, file, base = read_toml(Path(case), "case file"), str(case), Path(case).resolve().parent
     cli_parameters: dict[str, Any] = {}
     for key, value in (overrides or {}).items():
         head = key.split(".", 1)[0]

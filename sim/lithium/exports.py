@@ -1,70 +1,22 @@
-"""Result folders of ``sim run``: staged writing, JSON/CSV with units, VTX fields, maxima and point values.
+"""Result files of ``sim run``: JSON/CSV with units, VTX fields, maxima and point values.
 
 Everything here is MPI-aware: collective calls are made on every rank, files are written by rank 0
-(except VTX, which is collective), and a run writes into a hidden sibling folder that is renamed
-to its final name only at the end (:class:`ResultDir`).
+(except VTX, which is collective); a run writes into a hidden sibling folder that is renamed to its
+final name only at the end (:class:`sim.io.StagedDir`).
 """
 from __future__ import annotations
 
 import csv
 import json
 import math
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from sim.errors import InputError
+from sim.io import write_text_atomic
 
 
-# ----------------------------------------------------------------------------------------- folders
-class ResultDir:
-    """A results folder written atomically: files go to ``.NAME.partial-XXXX`` next to ``out``.
-
-    An existing non-empty ``out`` is refused unless ``overwrite``; :meth:`finalise` renames the staged
-    folder to ``out`` (replacing the old one only then), :meth:`discard` removes it. Collective.
-    """
-
-    def __init__(self, out: str | Path, comm, *, overwrite: bool = False):
-        self.out, self.comm = Path(out), comm
-        check_out_dir(self.out, overwrite)
-        stage = None
-        if comm.rank == 0:
-            self.out.parent.mkdir(parents=True, exist_ok=True)
-            stage = tempfile.mkdtemp(prefix=f".{self.out.name}.partial-", dir=self.out.parent)
-        self.path = Path(comm.bcast(stage, root=0))
-
-    def finalise(self) -> Path:
-        self.comm.barrier()   # every rank has closed its files
-        if self.comm.rank == 0:
-            old = None
-            if self.out.exists():
-                if not self.out.is_dir():
-                    raise InputError(f"{self.out} exists and is not a folder", key="--out")
-                old = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.old-", dir=self.out.parent))
-                os.replace(self.out, old / "previous")
-            os.replace(self.path, self.out)
-            if old is not None:
-                shutil.rmtree(old)
-        self.comm.barrier()
-        return self.out
-
-    def discard(self) -> None:
-        if self.comm.rank == 0:
-            shutil.rmtree(self.path, ignore_errors=True)
-
-
-def check_out_dir(out: Path, overwrite: bool) -> None:
-    """Refuse a non-empty existing results folder unless ``overwrite`` (never overwrite silently)."""
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out} exists and is not a folder; choose another --out", key="--out")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise InputError(f"results folder {out} exists and is not empty; choose another --out or pass --overwrite",
-                         key="--out")
-
-
+# ----------------------------------------------------------------------------------------- JSON
 def json_ready(obj):
     """Replace non-finite floats (not valid JSON) by strings and numpy scalars/arrays by Python values."""
     if isinstance(obj, dict):
@@ -84,9 +36,7 @@ def json_ready(obj):
 
 def write_json(path: Path, data: dict) -> None:
     """Write JSON atomically (temp file + rename). Call on one rank."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(json_ready(data), indent=2, allow_nan=False) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(json_ready(data), indent=2, allow_nan=False) + "\n")
 
 
 # ----------------------------------------------------------------------------------------- time series

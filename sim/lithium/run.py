@@ -32,12 +32,13 @@ _DOD_TOL = 1e-7
 
 
 def register(sub) -> None:
+    from sim.params_cli import add_set_option
+
     p = sub.add_parser("run", help="run a Li transport + stress case file; write a results folder")
     p.add_argument("case", help="case file (TOML), e.g. validation/cases/liu2024_10C.toml")
     p.add_argument("--out", required=True, help="results folder (refused if it exists and is not empty)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help='override a parameter (geometry.void_radius="0.3 um") or a case entry '
-                        '(solver.dt_max="2 s", geometry=radial, protocol[0].c_rate=5); repeatable')
+    add_set_option(p, 'override a parameter (geometry.void_radius="0.3 um") or a case entry '
+                      '(solver.dt_max="2 s", geometry=radial, protocol[0].c_rate=5); repeatable')
     p.add_argument("--overwrite", action="store_true", help="replace an existing results folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no report")
     p.set_defaults(func=run)
@@ -88,7 +89,8 @@ def run_case(case, out_dir, overrides: dict | None = None, comm=None, progress: 
     """
     from sim import __version__
     from sim.lithium.case import load_case
-    from sim.lithium.exports import ResultDir, check_out_dir, write_json
+    from sim.io import StagedDir, check_out_dir
+    from sim.lithium.exports import write_json
     from sim.lithium.problem import LithiumProblem
 
     comm = _world(comm)
@@ -108,7 +110,7 @@ def run_case(case, out_dir, overrides: dict | None = None, comm=None, progress: 
         raise InputError(err.detail, file=spec.file, key=f"solver.{err.key}") from None
     problem.initialise()
     probes = _resolve_probes(spec, problem, params)
-    folder = ResultDir(out, comm, overwrite=overwrite)
+    folder = StagedDir(out, comm=comm, overwrite=overwrite)
     recorder = Recorder(folder.path, spec, problem, probes, comm, progress=progress)
     status, error, failure = "completed", None, None
     try:
@@ -133,7 +135,7 @@ def run_case(case, out_dir, overrides: dict | None = None, comm=None, progress: 
         write_json(folder.path / "params.json", {"sim_version": __version__, "case": spec.raw,
                                                  "case_file": spec.file, "overrides": dict(overrides or {}),
                                                  "parameters": params.as_dict()})
-    folder.finalise()
+    folder.publish()
     if failure is not None:
         failure.summary = summary
         raise failure

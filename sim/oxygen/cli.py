@@ -3,12 +3,13 @@ from __future__ import annotations
 
 
 def register(sub) -> None:
+    from sim.params_cli import add_set_option
+
     p = sub.add_parser("oxygen", help="simulate O-vacancy diffusion and O loss in a primary particle over cycling")
     p.add_argument("case", help="case file (TOML, model = \"oxygen\")")
     p.add_argument("--out", required=True, help="results folder")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help='override a case or parameter entry, e.g. --set protocol.cycles=125 '
-                        '--set oxygen.diffusivity="3e-17 cm^2/s"')
+    add_set_option(p, 'override a case or parameter entry, e.g. --set protocol.cycles=125 '
+                      '--set oxygen.diffusivity="3e-17 cm^2/s"')
     p.set_defaults(func=run)
 
 

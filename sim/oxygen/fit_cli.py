@@ -8,8 +8,6 @@ reduced_chi2, aic, bic), one ``DIR/<name>_fit.png`` per file, and prints a table
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -61,8 +59,9 @@ def fit_profiles(paths, out_dir, params="csernica2021", fit_offset: bool = False
     ``params``: parameter set name/path or a loaded :class:`~sim.params.ParameterSet`.
     ``map_options`` (for ``.npy``/``.tif`` inputs): mask, pixel_size (m), cycles, hours, quantity, radius (m).
     """
+    from sim.io import write_text_atomic
     from sim.oxygen.fit import fit_profile
-    from sim.oxygen.profiles import atomic_write_text, read_profile
+    from sim.oxygen.profiles import read_profile
     from sim.oxygen.protocol import mn3_per_vacancy
     from sim.params import ParameterSet, load_params
 
@@ -99,7 +98,7 @@ def fit_profiles(paths, out_dir, params="csernica2021", fit_offset: bool = False
         entry["png"] = str(_plot(out_dir / f"{name}_fit.png", prof, fits))
         entry["fit_time_s"] = time.perf_counter() - t0
         result["files"][name] = entry
-    atomic_write_text(out_dir / "fit.json", json.dumps(result, indent=2))
+    write_text_atomic(out_dir / "fit.json", json.dumps(result, indent=2))
     return result
 
 
@@ -123,22 +122,13 @@ def _map_profile(path, out_dir: Path, pset, options) -> Path:
     return csv_path
 
 
-def savefig_atomic(fig, path: Path) -> None:
-    """Save a matplotlib figure via a temp file + rename (no half-written PNG)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".png")
-    os.close(fd)
-    fig.savefig(tmp, dpi=120)
-    os.replace(tmp, path)
-
-
 def _plot(path: Path, prof, fits) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from sim.io import savefig_atomic
     from sim.oxygen.profiles import QUANTITIES
 
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -153,7 +143,7 @@ def _plot(path: Path, prof, fits) -> Path:
     ax.set_title(f"{prof.name}: R = {prof.particle_radius * 1e9:.0f} nm, {prof.cycles:g} cycles", fontsize=10)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    savefig_atomic(fig, path)
+    savefig_atomic(fig, path, dpi=120)
     plt.close(fig)
     return path
 

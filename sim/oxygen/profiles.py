@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import csv
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from sim.errors import InputError
+from sim.io import write_text_atomic
 
 QUANTITIES = {
     "mn3_fraction": "Mn3+ fraction of Mn",
@@ -157,15 +156,7 @@ def write_profile(path: str | Path, profile: Profile, comments: tuple[str, ...] 
         head.append(f"# blur_fwhm_nm: {profile.blur_fwhm * 1e9:.6g}")
     body = [f"distance_nm,{profile.quantity},sigma"] + [
         f"{d * 1e9:.6g},{v:.8g},{s:.6g}" for d, v, s in zip(profile.distance, profile.value, profile.sigma)]
-    atomic_write_text(path, "\n".join(head + body) + "\n")
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    write_text_atomic(path, "\n".join(head + body) + "\n")
 
 
 # --------------------------------------------------------------------------- 2D maps

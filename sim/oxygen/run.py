@@ -29,12 +29,12 @@ import copy
 import json
 import math
 import time
-import tomllib
 from pathlib import Path
 
 import numpy as np
 
 from sim.errors import InputError, SolverError
+from sim.io import read_toml
 
 GEOMETRIES = ("radial", "axisym", "3d")
 CASE_KEYS = {"model", "params", "geometry", "protocol", "solver", "output", "set", "title"}
@@ -49,13 +49,7 @@ def load_case(case, overrides: dict | None = None) -> tuple[dict, str]:
     if isinstance(case, dict):
         data, file = copy.deepcopy(case), "<case>"
     else:
-        file = str(case)
-        try:
-            data = tomllib.loads(Path(case).read_text())
-        except FileNotFoundError:
-            raise InputError("case file not found", file=file) from None
-        except tomllib.TOMLDecodeError as exc:
-            raise InputError(f"not valid TOML ({exc})", file=file) from None
+        data, file = read_toml(case, "case file"), str(case)
     params_set = dict(data.get("set", {}))
     for key, value in (overrides or {}).items():
         head, _, tail = key.partition(".")
@@ -205,21 +199,21 @@ def _mesh(geometry, pset, sv, file, comm):
 
 
 def _write_history(out_dir: Path, history, per_vac) -> None:
-    from sim.oxygen.profiles import atomic_write_text
+    from sim.io import write_text_atomic
 
     rows = ["cycle,t_delithiated_s,o_loss_at_pct,mean_mn3_fraction"] + [
         f"{c},{t:.6g},{100 * m:.8g},{per_vac * m:.8g}" for c, t, m in history]
-    atomic_write_text(out_dir / "o_loss.csv", "\n".join(rows) + "\n")
+    write_text_atomic(out_dir / "o_loss.csv", "\n".join(rows) + "\n")
 
 
 def _write_outputs(out_dir: Path, summary, history, per_vac, r, y, lamella, pset, protocol, ox) -> None:
-    from sim.oxygen.profiles import atomic_write_text
+    from sim.io import write_text_atomic
 
     R = pset.primary.radius
     _write_history(out_dir, history, per_vac)
     rows = ["r_nm,distance_from_surface_nm,o_vacancy_fraction,mn3_fraction"] + [
         f"{ri * 1e9:.6g},{(R - ri) * 1e9:.6g},{yi:.8g},{per_vac * yi:.8g}" for ri, yi in zip(r, y)]
-    atomic_write_text(out_dir / "radial_profile.csv", "\n".join(rows) + "\n")
+    write_text_atomic(out_dir / "radial_profile.csv", "\n".join(rows) + "\n")
     if lamella is not None:
         head = ["# forward simulation (sim oxygen): lamella-projected profile, no noise, no sigma",
                 f"# particle_radius_nm: {R * 1e9:.6g}", f"# lamella_thickness_nm: {ox.lamella_thickness * 1e9:.6g}",
@@ -228,10 +222,10 @@ def _write_outputs(out_dir: Path, summary, history, per_vac, r, y, lamella, pset
                 "# quantity: mn3_fraction", f"# lamella_offset_nm: {summary['lamella_offset_nm']:.6g}",
                 f"# blur_fwhm_nm: {ox.blur_fwhm * 1e9:.6g}", "distance_nm,mn3_fraction,o_vacancy_fraction"]
         rows = [f"{d * 1e9:.6g},{per_vac * v:.8g},{v:.8g}" for d, v in zip(*lamella)]
-        atomic_write_text(out_dir / "lamella_profile.csv", "\n".join(head + rows) + "\n")
-    atomic_write_text(out_dir / "params.json", json.dumps(pset.as_dict(), indent=2, default=str))
+        write_text_atomic(out_dir / "lamella_profile.csv", "\n".join(head + rows) + "\n")
+    write_text_atomic(out_dir / "params.json", json.dumps(pset.as_dict(), indent=2, default=str))
     _plot(out_dir, summary, history, per_vac, r, y, lamella, R)
-    atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2))
+    write_text_atomic(out_dir / "summary.json", json.dumps(summary, indent=2))
 
 
 def _plot(out_dir, summary, history, per_vac, r, y, lamella, R) -> None:
@@ -240,7 +234,7 @@ def _plot(out_dir, summary, history, per_vac, r, y, lamella, R) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sim.oxygen.fit_cli import savefig_atomic
+    from sim.io import savefig_atomic
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
     a1.plot((R - r) * 1e9, per_vac * y, label="radial (r = R − distance)")
@@ -256,5 +250,5 @@ def _plot(out_dir, summary, history, per_vac, r, y, lamella, R) -> None:
     a2.set_ylabel("O loss (at.% of O)")
     a2.set_xscale("log")
     fig.tight_layout()
-    savefig_atomic(fig, out_dir / "profile.png")
+    savefig_atomic(fig, out_dir / "profile.png", dpi=120)
     plt.close(fig)

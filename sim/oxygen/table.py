@@ -12,11 +12,12 @@ import functools
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from sim.io import save_npz_atomic
 
 TAU_MIN, TAU_MAX, PER_DECADE = 1e-7, 3.0, 40
 MESH = {"size": 1e-4, "grading": 100.0, "degree": 2}
@@ -85,9 +86,5 @@ def radial_table() -> RadialTable:
         except (OSError, ValueError, KeyError):
             pass  # unreadable cache: recompute and overwrite
     table = compute_table()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
-    with os.fdopen(fd, "wb") as fh:
-        np.savez(fh, xi=table.xi, tau=table.tau, u=table.u)
-    os.replace(tmp, path)
+    save_npz_atomic(path, xi=table.xi, tau=table.tau, u=table.u)
     return table

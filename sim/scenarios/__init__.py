@@ -28,13 +28,16 @@ def run_scenario(case_path, out_dir, *, quick: bool = False, comm=None) -> dict:
     from mpi4py import MPI
 
     import sim
-    from sim.scenarios.case import load_case, output_dir, write_json
+    from sim.io import StagedDir
+    from sim.scenarios.case import load_case, write_json
 
     comm = MPI.COMM_WORLD if comm is None else comm
     case = load_case(case_path, quick=quick)
     module = importlib.import_module(MODULES[case.kind])
     t0 = time.perf_counter()
-    with output_dir(out_dir, comm) as tmp:
+    out = Path(out_dir)
+    # a failed run keeps what it wrote as <out>.partial; nothing half-written at <out>
+    with StagedDir(out, comm=comm, failed=out.with_name(out.name + ".partial")) as tmp:
         summary = module.run(case, tmp, comm)
         summary = {"scenario": case.kind, "title": case.title, "case": str(case_path), "quick": quick,
                    "params": case.params, "overrides": case.overrides, "sim_version": sim.__version__,

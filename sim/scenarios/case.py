@@ -21,13 +21,8 @@ Values are read through :meth:`ScenarioCase.quantity` so a bad entry raises
 """
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
-import os
-import shutil
-import tempfile
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from sim.errors import InputError
+from sim.io import read_toml
 from sim.units import to_si
 
 KINDS = ("gitt", "thermal", "aging", "coupling")
@@ -88,12 +84,7 @@ class ScenarioCase:
 def load_case(path: str | Path, quick: bool = False) -> ScenarioCase:
     """Read and check a scenario case file; with ``quick`` the ``[quick]`` table replaces kind settings."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError("scenario file not found", file=str(path)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"not valid TOML ({exc})", file=str(path)) from None
+    data = read_toml(path, "scenario file")
     allowed_top = {"scenario", "set", "quick", *KINDS}
     for key in data:
         if key not in allowed_top:
@@ -120,37 +111,6 @@ def load_case(path: str | Path, quick: bool = False) -> ScenarioCase:
 
 
 # --------------------------------------------------------------------------- outputs
-@contextlib.contextmanager
-def output_dir(out: str | Path, comm=None):
-    """Write results into a temporary sibling folder and rename it to ``out`` at the end.
-
-    On an exception the partial folder is kept as ``<out>.partial`` so nothing is half-written at ``out``.
-    Only rank 0 touches the file system; the path is broadcast so every rank yields the same folder.
-    """
-    out = Path(out)
-    rank = 0 if comm is None else comm.rank
-    tmp = None
-    if rank == 0:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent)
-    if comm is not None:
-        tmp = comm.bcast(tmp, root=0)
-    try:
-        yield Path(tmp)
-    except BaseException:
-        if rank == 0:
-            partial = out.with_name(out.name + ".partial")
-            shutil.rmtree(partial, ignore_errors=True)
-            os.replace(tmp, partial)
-        raise
-    if comm is not None:
-        comm.barrier()
-    if rank == 0:
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-
-
 def write_csv(path: Path, columns: dict[str, np.ndarray]) -> None:
     """CSV with unit-labelled headers (keys such as ``t_s``, ``potential_V``)."""
     names = list(columns)

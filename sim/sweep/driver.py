@@ -11,12 +11,12 @@ import fcntl
 import json
 import logging
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from sim.errors import InputError
+from sim.io import remove_leftovers
 from sim.sweep.spec import Sweep, load_sweep
 from sim.sweep.table import build_table, read_marker, write_table
 from sim.sweep.worker import case_record, publish, run_case_task, temp_dir, write_json
@@ -105,8 +105,7 @@ def run_sweep(sweep_file: str | Path, out_dir: str | Path, *, workers: int | Non
     prepare_out_dir(sweep, out)
     lock = _lock(out)
     cases_dir = out / "cases"
-    for stale in [*cases_dir.glob(".tmp-*"), *cases_dir.glob(".old-*")]:  # left by a killed run
-        shutil.rmtree(stale, ignore_errors=True)
+    remove_leftovers(cases_dir)  # temp folders of a killed run
     records = {c.case_id: r for c in sweep.cases if (r := read_marker(cases_dir, c.case_id)) is not None}
     todo = [c for c in sweep.cases if records.get(c.case_id, {}).get("status") != "ok"]
     specs = {c.case_id: {"case_id": c.case_id, "model": sweep.model, "base_case": str(sweep.base_case),

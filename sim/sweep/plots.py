@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
+from sim.io import savefig_atomic
 from sim.sweep.spec import Axis, Sweep
 from sim.sweep.table import OWN_COLUMNS
-from sim.sweep.worker import write_atomic
 
 
 def _label(axis: Axis) -> str:
@@ -30,7 +30,7 @@ def _fmt(v) -> str:
 
 
 def _save(fig, path: Path) -> Path:
-    return write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"))
+    return savefig_atomic(fig, path, dpi=120, bbox_inches="tight")
 
 
 def choose(sweep: Sweep, df: pd.DataFrame) -> tuple[list[str], Axis | None, Axis | None]:

@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.errors import InputError
+from sim.io import read_toml
 
 _NUMBER_UNIT = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*?)\s*$")
 _SPEC_KEYS = {"linear", "log", "num", "files"}
@@ -248,12 +249,7 @@ def load_sweep(path: str | Path) -> Sweep:
     """Read and expand a sweep file; every problem raises :class:`InputError` naming the file and key."""
     path = Path(path).resolve()
     file = str(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError("sweep file not found", file=file) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"not valid TOML ({exc})", file=file) from None
+    data = read_toml(path, "sweep file")
     unknown = set(data) - {"sweep", "axes", "set", "plot"}
     if unknown:
         raise InputError(f"unknown table(s) {sorted(unknown)}; allowed: [sweep], [axes], [set], [plot]", file=file)

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.io import write_atomic
 from sim.sweep.spec import Sweep, unit_slug
-from sim.sweep.worker import MARKER, write_atomic
+from sim.sweep.worker import MARKER
 
 OWN_COLUMNS = ("case_id", "status", "wall_time_s", "iterations")
 SHORT_LIST = 3   # numeric lists up to this length (intervals, positions) become columns name[i]

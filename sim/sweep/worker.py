@@ -1,7 +1,7 @@
 """Worker side of a sweep: run one case in this process with ``MPI.COMM_SELF`` and publish it atomically.
 
 A case's folder ``cases/<case_id>/`` appears only complete: the runner writes into a hidden
-``cases/.tmp-<case_id>-<token>/``, ``result.json`` (the marker the table is built from) is written
+``cases/.<case_id>.tmp-<token>/``, ``result.json`` (the marker the table is built from) is written
 last, and the folder is renamed into place. A half-run case therefore leaves only a hidden temp
 folder, which the next run deletes.
 """
@@ -11,13 +11,13 @@ import contextlib
 import io
 import json
 import os
-import shutil
 import socket
 import threading
 import time
 import traceback
-import uuid
 from pathlib import Path
+
+from sim.io import hidden_sibling, replace_dir, write_text_atomic
 
 MARKER = "result.json"
 # PETSc is not thread-safe: a worker process with several threads runs its cases one at a time
@@ -71,34 +71,20 @@ def _run_fit(case: str, out_dir: str, overrides: dict, comm) -> dict:
 RUNNERS = {"lithium": _run_lithium, "oxygen": _run_oxygen, "fit": _run_fit}
 
 
-def write_atomic(path: Path, write) -> Path:
-    """Call ``write(tmp)`` on a hidden temp file beside ``path``, then rename it to ``path``."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-    write(tmp)
-    os.replace(tmp, path)
-    return path
-
-
 def write_json(path: Path, data: dict) -> Path:
-    return write_atomic(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2, default=str)))
+    return write_text_atomic(path, json.dumps(data, indent=2, default=str))
 
 
 def publish(tmp: Path, record: dict) -> dict:
     """Write the marker into ``tmp`` and rename ``tmp`` to ``cases/<case_id>``, replacing an older attempt."""
     tmp.mkdir(parents=True, exist_ok=True)
     write_json(tmp / MARKER, record)
-    final = tmp.parent / record["case_id"]
-    old = None
-    if final.exists():
-        old = final.rename(tmp.parent / f".old-{record['case_id']}-{uuid.uuid4().hex[:8]}")
-    tmp.rename(final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    replace_dir(tmp, tmp.parent / record["case_id"])
     return record
 
 
 def temp_dir(cases_dir: str | Path, case_id: str) -> Path:
-    return Path(cases_dir) / f".tmp-{case_id}-{uuid.uuid4().hex[:8]}"
+    return hidden_sibling(Path(cases_dir) / case_id)
 
 
 def case_record(spec: dict, failure: str | None = None, *, wall_time_s: float = float("nan"),

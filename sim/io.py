@@ -1,0 +1,176 @@
+"""Atomic writes: a reader (or a later run) never sees a half-written file or results folder.
+
+Files are written to a hidden temp file beside the target and renamed with ``os.replace`` (atomic on
+POSIX). A results folder is written into a hidden sibling folder and renamed into place at the end
+(:class:`StagedDir`). Hidden names are ``.NAME.tmp-XXXXXXXX`` (being written) and ``.NAME.old-XXXXXXXX``
+(a replaced folder being deleted); :func:`remove_leftovers` clears those a killed process left behind.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tomllib
+import uuid
+from pathlib import Path
+
+from sim.errors import InputError
+
+
+def hidden_sibling(path: str | Path, tag: str = "tmp") -> Path:
+    """A fresh name ``.NAME.<tag>-XXXXXXXX`` beside ``path`` (not created)."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.{tag}-{uuid.uuid4().hex[:8]}")
+
+
+def remove_leftovers(folder: Path) -> None:
+    """Delete the hidden ``.NAME.tmp-*`` / ``.NAME.old-*`` files and folders a killed run left in ``folder``."""
+    for p in [*folder.glob(".*.tmp-*"), *folder.glob(".*.old-*")]:
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- files
+def write_atomic(path: str | Path, write) -> Path:
+    """Call ``write(tmp)`` on a hidden temp path beside ``path``, then rename it to ``path``.
+
+    The parent folder is created if needed; if ``write`` fails, the temp file is removed and
+    ``path`` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = hidden_sibling(path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    return write_atomic(path, lambda tmp: tmp.write_text(text))
+
+
+def savefig_atomic(fig, path: str | Path, **kw) -> Path:
+    """``fig.savefig(path, **kw)`` without a half-written image; the format follows ``path``'s suffix."""
+    path = Path(path)
+    kw.setdefault("format", path.suffix.lstrip(".") or "png")  # the temp name has no usable suffix
+    return write_atomic(path, lambda tmp: fig.savefig(tmp, **kw))
+
+
+def save_npz_atomic(path: str | Path, **arrays) -> Path:
+    """``numpy.savez(path, **arrays)`` via a temp file (a file handle, so numpy adds no ``.npz``)."""
+    import numpy as np
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+
+    return write_atomic(path, write)
+
+
+def read_toml(path: str | Path, what: str = "file") -> dict:
+    """Parse a TOML file; a missing or malformed file raises InputError ("<what> not found", "not valid TOML")."""
+    try:
+        return tomllib.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise InputError(f"{what} not found", file=str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"not valid TOML ({exc})", file=str(path)) from None
+
+
+# --------------------------------------------------------------------------- folders
+def check_out_dir(out: Path, overwrite: bool) -> None:
+    """Refuse a non-empty existing results folder unless ``overwrite`` (never overwrite silently)."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out} exists and is not a folder; choose another --out", key="--out")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise InputError(f"results folder {out} exists and is not empty; choose another --out or pass --overwrite",
+                         key="--out")
+
+
+def replace_dir(src: Path, dst: Path) -> Path:
+    """Rename folder ``src`` to ``dst``. An existing ``dst`` is moved to a hidden sibling first and
+    deleted only after the rename, so ``dst`` is always either the old or the new folder."""
+    old = None
+    if dst.exists():
+        if not dst.is_dir():
+            raise InputError(f"{dst} exists and is not a folder", key="--out")
+        old = hidden_sibling(dst, "old")
+        os.replace(dst, old)
+    os.replace(src, dst)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return dst
+
+
+class StagedDir:
+    """A results folder ``out`` written in a hidden sibling ``.OUT.tmp-XXXXXXXX`` (``.path``). Collective.
+
+    An existing non-empty ``out`` is refused unless ``overwrite`` (:func:`check_out_dir`). Rank 0
+    creates the folder and every rank gets its path (``comm=None``: a single process). End with
+    one of :meth:`publish`, :meth:`keep_as` or :meth:`discard`, or use it as a context manager
+    that yields ``.path``, publishes on success and on an exception keeps the partial folder as
+    ``failed`` if given, else discards it. ``merge=True``: publishing moves the staged files into
+    ``out`` instead of replacing it, so the other files in ``out`` stay.
+    """
+
+    def __init__(self, out: str | Path, *, comm=None, overwrite: bool = True, failed: str | Path | None = None,
+                 merge: bool = False):
+        self.out, self.comm, self.merge = Path(out), comm, merge
+        self.failed = None if failed is None else Path(failed)
+        check_out_dir(self.out, overwrite)
+        path = None
+        if self._root:
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+            path = hidden_sibling(self.out)
+            path.mkdir()
+        self.path = Path(path if comm is None else comm.bcast(path, root=0))
+
+    @property
+    def _root(self) -> bool:
+        return self.comm is None or self.comm.rank == 0
+
+    def _barrier(self) -> None:
+        if self.comm is not None:
+            self.comm.barrier()
+
+    def publish(self) -> Path:
+        """Rename the staged folder to ``out`` (or move its entries into ``out``), once every rank is done."""
+        self._barrier()
+        if self._root:
+            if self.merge:
+                self.out.mkdir(parents=True, exist_ok=True)
+                for f in self.path.iterdir():
+                    os.replace(f, self.out / f.name)
+                shutil.rmtree(self.path, ignore_errors=True)
+            else:
+                replace_dir(self.path, self.out)
+        self._barrier()
+        return self.out
+
+    def keep_as(self, dest: Path) -> Path:
+        """Rename the staged folder to ``dest`` (replacing an older one); rank 0 only, no barrier,
+        so it is safe while handling an error that not every rank has."""
+        if self._root:
+            replace_dir(self.path, dest)
+        return dest
+
+    def discard(self) -> None:
+        if self._root:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+    def __enter__(self) -> Path:
+        return self.path
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is None:
+            self.publish()
+        elif self.failed is not None:
+            self.keep_as(self.failed)
+        else:
+            self.discard()
+        return False
