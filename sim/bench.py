@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sim.errors import InputError
+from sim.io import write_text_atomic
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "validation" / "bench"
 BENCHMARKS = {"a": "spm", "b": "liu", "c": "3d"}          # --only letter -> benchmark name
@@ -128,14 +129,6 @@ def _mpi_max():
     from mpi4py import MPI
 
     return MPI.MAX
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 # --------------------------------------------------------------------------- (a) SPM vs PyBaMM
@@ -568,5 +561,5 @@ def run(args) -> int:
     text = render_report(sections, machine_header())
     print(text, end="")
     if out is not None:
-        _write_atomic(out, text)
+        write_text_atomic(out, text)
     return 0

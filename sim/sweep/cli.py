@@ -27,5 +27,5 @@ def run(args) -> int:
           + (f", {report.pending} not run" if report.pending else "")
           + f" ({report.ran} run now) in {report.wall_time_s:.1f} s; table: {report.table} (+ .parquet)")
     if report.failed:
-        print(f"sim sweep: failed cases are listed in the status column; re-run the same command to retry them")
+        print("sim sweep: failed cases are listed in the status column; re-run the same command to retry them")
     return 1 if report.failed or report.pending else 0
