@@ -140,7 +140,7 @@ class Mechanics:
 
     def _supports(self):
         from dolfinx import fem
-        msh, fdim = self.pmesh.mesh, self.pmesh.mesh.topology.dim - 1
+        fdim = self.pmesh.mesh.topology.dim - 1
         if self.kind == "radial":
             r0 = self._extreme_vertex(lambda x: x[:, 0])
             if r0[0] > 1e-9 * self._length():
@@ -263,6 +263,9 @@ class Mechanics:
             assemble_vector(self._rhs, self._R)
             self._rhs.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
             set_bc(self._rhs, self.bcs)
+            # zero initial guess: the last update is a poor guess for a smaller residual, and Krylov solvers
+            # (3D CG) measure divergence against |R|, so a stale guess can fail at once with DIVERGED_DTOL
+            self._du.zeroEntries()
             failed = self._linear_solve(self._du)
             if failed:
                 return failed

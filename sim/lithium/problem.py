@@ -19,6 +19,7 @@ from sim.lithium.transport import FARADAY, NewtonFailure
 _TOL = {"dod": 1e-9, "soc": 1e-9, "voltage": 1e-6}   # landing tolerances (fraction, fraction, V)
 _MAX_HALVINGS = 10
 _GROW, _FEW_ITS = 1.5, 4
+_DT_MIN_REL = 1e-9     # default dt floor, relative to the step's time scale (see _dt_floor)
 
 
 class LithiumProblem:
@@ -26,19 +27,30 @@ class LithiumProblem:
 
     ``coupling``: "one-way" (stress follows c) or "two-way" (adds stress-driven diffusion
     −D(∇c − c Ω/(RT) ∇σ_h), σ_h from the last accepted step). ``temperature`` in K (default
-    ``params.conditions.temperature``); ``dt_initial``/``dt_max`` in s (``dt_max`` None: no cap).
+    ``params.conditions.temperature``; change it between steps with :meth:`set_temperature`);
+    ``dt_initial``/``dt_max`` in s (``dt_max`` None: no cap). ``diffusivity_scale``: optional multiplier
+    s(X) > 0 on D, D = s(X) D(x, T), a callable on mesh coordinates X (3, N) in m (radial (r, 0, 0),
+    axisym (r, z, 0), 3D (x, y, z)) sampled once per cell (DG0), e.g. a deactivated shell (Wang 2021).
+    ``dt_min`` in s: a step whose Δt is cut below it by failures raises :class:`SolverError` (None:
+    1e-9 of the step's time scale, 3600 s / C-rate or the step's duration, at most dt_initial/1024).
     Call :meth:`initialise` once, then :meth:`run_step` for each protocol step.
     """
 
     def __init__(self, params, pmesh, *, coupling: str = "one-way", temperature: float | None = None,
                  degree_c: int = 1, degree_u: int = 2, dt_initial: float = 1e-3, dt_max: float | None = None,
-                 mechanics: bool = True):
+                 mechanics: bool = True, diffusivity_scale: Callable[[np.ndarray], np.ndarray] | None = None,
+                 dt_min: float | None = None):
         if coupling not in ("one-way", "two-way"):
             raise InputError(f"coupling {coupling!r} not allowed; choose one-way or two-way", key="coupling")
         if coupling == "two-way" and not mechanics:
             raise InputError("two-way coupling needs the mechanics model", key="coupling")
         if not dt_initial > 0 or (dt_max is not None and not dt_max >= dt_initial):
             raise InputError(f"need 0 < dt_initial <= dt_max (got {dt_initial:g} s, {dt_max} s)", key="dt_initial")
+        if dt_min is not None and not 0 < dt_min <= dt_initial:
+            raise InputError(f"need 0 < dt_min <= dt_initial (got {dt_min:g} s, {dt_initial:g} s)", key="dt_min")
+        if diffusivity_scale is not None and not callable(diffusivity_scale):
+            raise InputError("diffusivity_scale must be a callable s(X) of mesh coordinates X (3, N) in m",
+                             key="diffusivity_scale")
         params.require("transport", "kinetics", *(["mechanics"] if mechanics else []),
                        *(["conditions"] if temperature is None else []))
         if pmesh.kind == "axisym" and "axis" not in pmesh.boundaries:
@@ -47,8 +59,10 @@ class LithiumProblem:
         self.coupling, self.with_mechanics = coupling, mechanics
         self.temperature = params.conditions.temperature if temperature is None else float(temperature)
         self.degree_c, self.degree_u = degree_c, degree_u
-        self.dt_initial, self.dt_max = dt_initial, (np.inf if dt_max is None else dt_max)
+        self.dt_initial, self.dt_max, self.dt_min = dt_initial, (np.inf if dt_max is None else dt_max), dt_min
+        self.diffusivity_scale = diffusivity_scale
         self.transport = self.mechanics = None
+        self._floor = 0.0
 
     # ------------------------------------------------------------------ set-up
     def initialise(self) -> None:
@@ -63,7 +77,8 @@ class LithiumProblem:
         if self.coupling == "two-way":
             hydro = fem.Function(fem.functionspace(self.pmesh.mesh, ("Lagrange", 1)), name="hydrostatic")
         self.transport = Transport(self.params, self.pmesh, temperature=self.temperature, degree=self.degree_c,
-                                   two_way=self.coupling == "two-way", hydrostatic=hydro)
+                                   two_way=self.coupling == "two-way", hydrostatic=hydro,
+                                   diffusivity_scale=self.diffusivity_scale)
         self.c = self.transport.c
         self.c.x.array[:] = tr.x_initial * tr.c_max
         self.transport.c_n.x.array[:] = self.c.x.array
@@ -84,6 +99,14 @@ class LithiumProblem:
                 raise SolverError("initial mechanics solve failed", time=0.0, reason=reason)
             self.mechanics.update_hydrostatic()
         self._save_accepted()
+
+    def set_temperature(self, temperature: float) -> None:
+        """Particle temperature (K) from now on: Arrhenius factor of D and F/RT of the kinetics (Liu 2024)."""
+        if not (np.isfinite(temperature) and temperature > 0):
+            raise InputError(f"temperature must be > 0 K, got {temperature!r}", key="temperature")
+        self.temperature = float(temperature)
+        if self.transport is not None:
+            self.transport.set_temperature(self.temperature)
 
     def _save_accepted(self) -> None:
         self._phi_accepted = float(self.transport.phi.value)
@@ -136,6 +159,8 @@ class LithiumProblem:
         rate = applied / (FARADAY * self.params.transport.c_max * self.volume) / (
             self.params.transport.x_max - self.params.transport.x_min)   # d(dod)/dt, exact for galvanostatic
         self._check_reachable(step, events, rate)
+        self._floor = self._dt_floor(step)
+        self._step = step
         if self.transport.mode == "current" and self.transport.flux_on.value == 0.0:
             self.potential = self.transport.equilibrium_potential()
         start = self._event_values(events)
@@ -172,6 +197,16 @@ class LithiumProblem:
                 self.t = t_end if np.isfinite(t_end) else self.t
                 return "time"
 
+    def _dt_floor(self, step) -> float:
+        """Smallest Δt the failure halvings may reach: ``dt_min``, or 1e-9 of the step's time scale
+        (3600/C-rate, the stop time), capped at dt_initial/1024 so a hard start keeps its 10 halvings."""
+        if self.dt_min is not None:
+            return self.dt_min
+        scales = [step.until.time] if step.until.time is not None else []
+        if isinstance(step, Galvanostatic):
+            scales.append(3600.0 / step.c_rate)
+        return min(_DT_MIN_REL * min(scales, default=3600.0), self.dt_initial / 2 ** _MAX_HALVINGS)
+
     def _check_reachable(self, step, events, rate) -> None:
         if not isinstance(step, Galvanostatic):
             return
@@ -191,10 +226,9 @@ class LithiumProblem:
             tp.phi.value = self._phi_accepted      # initial guess; a potentiostatic step keeps its φ_s
         tp.dt.value = dt
         its = tp.solve()
-        x = tp.c.x.array / self.params.transport.c_max
-        local_bad = bool(x.size) and (x.min() < -1e-6 or x.max() > 1 + 1e-6)
-        if self.comm.allreduce(local_bad, op=_mpi_lor()):
-            raise NewtonFailure("DIVERGED_FUNCTION_DOMAIN (Li fraction left [0, 1])", its)
+        violation = tp.domain_violation()
+        if violation:
+            raise NewtonFailure(violation, its)
         if self.mechanics:
             reason = self.mechanics.solve()
             if reason:
@@ -204,7 +238,9 @@ class LithiumProblem:
         return its
 
     def _advance(self, dt: float) -> tuple[float, int]:
-        """Solve with ``dt``, halving on failure (up to 10 times); returns (dt used, Newton iterations)."""
+        """Solve with ``dt``, halving on failure (up to 10 times, and not below the dt floor of the step);
+        returns (dt used, Newton iterations). Failing steps that creep towards an event the model cannot
+        pass (e.g. a saturated surface) shrink Δt geometrically, so the floor turns them into an error."""
         reason = ""
         for _ in range(_MAX_HALVINGS + 1):
             try:
@@ -212,11 +248,35 @@ class LithiumProblem:
             except NewtonFailure as fail:
                 reason = fail.reason
                 self.iterations += fail.iterations
+                if dt >= self._floor > dt * 0.5:
+                    self._restore()
+                    raise SolverError(f"time step collapsed below dt_min = {self._floor:.3g} s", time=self.t,
+                                      reason=self._explain(reason)) from None
                 dt *= 0.5
                 self.dt = dt
         self._restore()
         raise SolverError(f"Li solver did not converge after {_MAX_HALVINGS} halvings of dt (last dt {2 * dt:.3g} s)",
-                          time=self.t, reason=reason)
+                          time=self.t, reason=self._explain(reason))
+
+    def _explain(self, reason: str) -> str:
+        """The failure reason with its physical cause and what to do, where the cause is known."""
+        step, cutoff = getattr(self, "_step", None), None
+        if step is not None and step.until.voltage is not None:
+            cutoff = step.until.voltage
+        code = reason.split(" ")[0]
+        if code == "SURFACE_SATURATED":
+            note = ("the surface Li fraction reached 1 (c = c_max): the applied current cannot be sustained by "
+                    "diffusion into the particle; stop earlier (voltage cut-off or DOD)")
+        elif code == "SURFACE_DEPLETED":
+            note = ("the surface Li fraction reached 0: the applied current cannot be sustained by diffusion to "
+                    "the surface; stop earlier (voltage cut-off or SOC)")
+        else:
+            return reason
+        if cutoff is not None:
+            note += (f"; the voltage cut-off {cutoff:g} V was not reached (φ_s = {self.potential:.4g} V): with a "
+                     f"finite OCV table end and i0_model = 'constant' φ_s stays finite at saturation, "
+                     f"i0_model = 'sqrt' or a closer cut-off stops the step in time")
+        return f"{code}: {note}"
 
     def _restore(self) -> None:
         self.transport.c.x.array[:] = self.transport.c_n.x.array
@@ -324,11 +384,6 @@ class LithiumProblem:
         nearest = min(pores, key=lambda p: np.linalg.norm(p.centre) - p.radius - a)
         d = np.linalg.norm(nearest.centre)
         return (a + d - nearest.radius) / 2 * np.asarray(nearest.centre) / d
-
-
-def _mpi_lor():
-    from mpi4py import MPI
-    return MPI.LOR
 
 
 def _point_values(f, points: np.ndarray, owner) -> np.ndarray:

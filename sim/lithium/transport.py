@@ -3,7 +3,9 @@
 Backward Euler in time, Lagrange P(k) in space, weighted for the geometry (radial r², axisymmetric r,
 3D 1; the missing 4π / 2π is in :attr:`GeometryWeights.factor`):
 
-    ∫ w (c − c_n)/Δt v + ∫ w D(x, T) (∇c − c Ω/(RT) ∇σ_h) · ∇v − ∫_outer w j v = 0,   x = c / c_max
+    ∫ w (c − c_n)/Δt v + ∫ w s(X) D(x, T) (∇c − c Ω/(RT) ∇σ_h) · ∇v − ∫_outer w j v = 0,   x = c / c_max
+
+with an optional spatial multiplier s(X) > 0 (DG0; e.g. a deactivated shell, Wang 2021), s = 1 otherwise.
 
 Sign convention: i is the *anodic* current density (A/m², > 0 removes Li, i.e. charge),
 i = i0 [exp(α_a F η/RT) − exp(−α_c F η/RT)], η = φ_s − U(x_s) (φ_e = 0), and the Li flux into the
@@ -11,7 +13,12 @@ particle is j = −i/F. The particle current reported to users is ``current = �
 
 The particle potential φ_s is one global unknown. Galvanostatic steps solve for (c, φ_s) together with
 ``factor ∫_outer w i ds = I_anodic`` by a bordered Newton method: the (c, c) block is factorised once per
-iteration and the scalar row/column is eliminated by its Schur complement (two solves with one LU).
+iteration and the scalar row/column is eliminated by its Schur complement (two solves with one LU);
+the φ_s update is limited to 0.1 V per iteration, which keeps the exponentials finite where i0 -> 0
+(i0 ∝ sqrt(x(1 − x)) at x_s -> 0, 1).
+
+Time discretisation: backward Euler is exact for the linear-in-time pseudo-steady galvanostatic state,
+so its error is confined to transients (after a current step, GITT pulses) and is first order there.
 """
 from __future__ import annotations
 
@@ -21,6 +28,8 @@ import numpy as np
 
 FARADAY = 96485.33212    # C/mol
 GAS_CONSTANT = 8.314462618  # J/(mol K)
+_MAX_DPHI = 0.1             # V, largest φ_s update per Newton iteration
+_SURFACE_TOL, _BULK_TOL = 1e-6, 1e-3   # allowed excursion of x outside [0, 1] at the surface / inside
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,22 @@ def arrhenius(transport, temperature: float) -> float:
     return float(np.exp(-transport.activation_energy / GAS_CONSTANT * (1.0 / T - 1.0 / transport.reference_temperature)))
 
 
+def _scale_function(msh, scale):
+    """The D multiplier s(X) in a DG0 Function: sampled once at cell midpoints X (3, N) in mesh coordinates (m),
+    so a shell boundary stays sharp at cell faces; values must be finite and > 0."""
+    from dolfinx import fem
+    from mpi4py import MPI
+
+    from sim.errors import InputError
+
+    f = fem.Function(fem.functionspace(msh, ("Discontinuous Lagrange", 0)), name="diffusivity_scale")
+    f.interpolate(lambda X: np.broadcast_to(np.asarray(scale(X), dtype=float), X.shape[1:]).copy())
+    local_bad = bool(f.x.array.size) and not bool(np.all(np.isfinite(f.x.array) & (f.x.array > 0)))
+    if msh.comm.allreduce(local_bad, op=MPI.LOR):
+        raise InputError("diffusivity_scale must return finite values > 0 at every point", key="diffusivity_scale")
+    return f
+
+
 class NewtonFailure(Exception):
     """A Newton solve that did not converge; ``reason`` mimics the PETSc SNES reason names."""
 
@@ -104,7 +129,7 @@ class Transport:
     """
 
     def __init__(self, params, pmesh, *, temperature: float, degree: int = 1, two_way: bool = False,
-                 hydrostatic=None, rtol: float = 1e-10, max_it: int = 25):
+                 hydrostatic=None, diffusivity_scale=None, rtol: float = 1e-10, max_it: int = 25):
         import ufl
         from dolfinx import fem
         from petsc4py import PETSc
@@ -132,6 +157,10 @@ class Transport:
 
         x = self.c / tr.c_max
         D = table_expr(tr.diffusivity, x) * self.arrhenius
+        self.scale = None
+        if diffusivity_scale is not None:
+            self.scale = _scale_function(msh, diffusivity_scale)
+            D = D * self.scale
         flux_vec = ufl.grad(self.c)
         if two_way:
             # stress-driven diffusion, Ω = d(ΔV/V0)/dc; σ_h from the last accepted step (staggered)
@@ -177,9 +206,14 @@ class Transport:
         self.ksp.setType("preonly")
         pc = self.ksp.getPC()
         pc.setType("lu")
-        pc.setFactorSolverType("mumps" if self.comm.size > 1 else "petsc")
+        # PETSc's own LU is fastest for 1D/2D serial; its fill in 3D is prohibitive, where MUMPS orders better
+        pc.setFactorSolverType("mumps" if self.comm.size > 1 or msh.topology.dim == 3 else "petsc")
         pc.setFactorPivot(zeropivot=0.0)   # entries scale like r² h/Δt ~ 1e-19: PETSc's absolute 1e-14 test misfires
         self.mode = "current"
+        fdim = msh.topology.dim - 1
+        msh.topology.create_connectivity(fdim, msh.topology.dim)
+        outer = fem.locate_dofs_topological(self.V, fdim, pmesh.facet_tags.find(pmesh.boundaries["outer"]))
+        self._surface_dofs = outer[outer < self.V.dofmap.index_map.size_local]
 
     # ----------------------------------------------------------------------------- helpers
     def _scalar(self, form) -> float:
@@ -200,6 +234,7 @@ class Transport:
         return self._scalar(self._g)
 
     def set_temperature(self, temperature: float) -> None:
+        """Arrhenius factor of D and F/RT of the kinetics for ``temperature`` (K)."""
         self.arrhenius.value = arrhenius(self._transport, temperature)
         self.f_over_rt.value = FARADAY / (GAS_CONSTANT * temperature)
 
@@ -247,8 +282,11 @@ class Transport:
                 g = self._scalar(self._g) - float(self.i_target.value)
                 d = self._scalar(self._d)
                 denom = d - self._av.dot(self._y2)
-                dphi = (-g + self._av.dot(self._y1)) / denom
-                self._y1.axpy(dphi, self._y2)          # y1 <- y1 + y2 δφ, δc = −y1
+                if not (np.isfinite(denom) and denom != 0.0):
+                    raise NewtonFailure("DIVERGED_FNORM_NAN (singular kinetics: no current can flow)", it)
+                # damped: the exponentials change by <= e^(α F/RT · 0.1 V) per iteration (i0 -> 0 at x_s -> 0, 1)
+                dphi = float(np.clip((-g + self._av.dot(self._y1)) / denom, -_MAX_DPHI, _MAX_DPHI))
+                self._y1.axpy(dphi, self._y2)          # y1 <- y1 + y2 δφ, δc = −y1 solves the c rows for this δφ
             self.c.x.petsc_vec.axpy(-1.0, self._y1)
             self.c.x.petsc_vec.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
             self.phi.value = float(self.phi.value) + dphi
@@ -258,6 +296,28 @@ class Transport:
             if step <= self.rtol * self.c_max and abs(dphi) <= 1e-12:
                 return it
         raise NewtonFailure("DIVERGED_MAX_IT", self.max_it)
+
+    def domain_violation(self) -> str | None:
+        """Why the present c is not admissible, or None (collective).
+
+        The outer surface must keep 0 <= x <= 1 (to 1e-6): beyond it the kinetics have no meaning and the
+        applied current cannot be carried. Inside, the consistent-mass Galerkin scheme overshoots by a
+        small, decaying amount next to a steep surface gradient (e.g. a charge from x = 1), so 1e-3 is allowed.
+        """
+        from mpi4py import MPI
+
+        x = self.c.x.array[: self.V.dofmap.index_map.size_local] / self.c_max
+        xs = x[self._surface_dofs]
+        flags = (1 * bool(xs.size and xs.max() > 1 + _SURFACE_TOL) + 2 * bool(xs.size and xs.min() < -_SURFACE_TOL)
+                 + 4 * bool(x.size and (x.max() > 1 + _BULK_TOL or x.min() < -_BULK_TOL)))
+        flags = self.comm.allreduce(flags, op=MPI.BOR)
+        if flags & 1:
+            return "SURFACE_SATURATED (surface Li fraction above 1, c > c_max)"
+        if flags & 2:
+            return "SURFACE_DEPLETED (surface Li fraction below 0)"
+        if flags & 4:
+            return "DIVERGED_FUNCTION_DOMAIN (Li fraction left [0, 1] inside the particle)"
+        return None
 
     def equilibrium_potential(self) -> float:
         """φ_s with zero net current for the present c (scalar Newton from the area-mean U(x_s)), V."""

@@ -13,7 +13,6 @@ over 40–60 % DOD of the discharge.
 """
 from __future__ import annotations
 
-import inspect
 
 import numpy as np
 
@@ -40,12 +39,6 @@ def shell_scale(geometry, thickness: float, factor: float, kind: str):
         return np.where(near, factor, 1.0)
 
     return scale
-
-
-def _solver_takes_scale() -> bool:
-    from sim.lithium.problem import LithiumProblem
-
-    return "diffusivity_scale" in inspect.signature(LithiumProblem).parameters
 
 
 class VolumeChange:
@@ -151,18 +144,14 @@ def run(case, out, comm) -> dict:
     if thickness > 0 and not 0 < factor <= 1:
         raise InputError(f"shell_diffusivity_factor must be in (0, 1], got {factor:g}", file=case.file,
                          key="aging.shell_diffusivity_factor")
-    shell_modelled = thickness > 0 and _solver_takes_scale()
     summary = {"geometry": kind, "shell_thickness_m": thickness, "shell_diffusivity_factor": factor,
-               "shell_modelled": shell_modelled, "particles": {}}
-    if thickness > 0 and not shell_modelled:
-        summary["shell_note"] = ("deactivated shell NOT modelled: LithiumProblem has no diffusivity_scale hook "
-                                 "(spatially varying D); aged = wang2021_aged D, i0 and ΔV/V0 only")
+               "particles": {}}
     runs = {}
     for label, pset in (("fresh", fresh), ("aged", aged)):
         if mesh_overrides:
             pset = pset.override({f"mesh.{k}": v for k, v in mesh_overrides.items()})
         pmesh = _mesh(kind, pset, comm)
-        scale = shell_scale(pset.geometry, thickness, factor, pmesh.kind) if shell_modelled and label == "aged" \
+        scale = shell_scale(pset.geometry, thickness, factor, pmesh.kind) if thickness > 0 and label == "aged" \
             else None
         data, bridge = run_cycle(pset, pmesh, scale=scale, **kw)
         runs[label] = data

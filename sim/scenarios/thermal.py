@@ -45,8 +45,7 @@ def charge_and_rest(params, pmesh, *, c_rate: float, upper_voltage: float, charg
     problem.run_step(Galvanostatic(c_rate, "charge", Stop(voltage=upper_voltage, soc=1.0)), on_step=trace)
     charged = _profile(problem, radius)
     t_charged = problem.t
-    problem.temperature = rest_temperature
-    problem.transport.set_temperature(rest_temperature)
+    problem.set_temperature(rest_temperature)
     trace.begin(1)
     problem.run_step(Rest(Stop(time=rest)), on_step=trace)
     return trace.arrays(), {"charged": charged, "rested": _profile(problem, radius)}, t_charged
