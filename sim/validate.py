@@ -105,26 +105,11 @@ def _check_wh_fe(out: Path, full: bool, comm) -> list[Row]:
     """GITT simulated by the Li solver on a solid sphere with constant D: WH vs the closed-form ratio."""
     import numpy as np
 
-    from sim.mesh import radial_mesh
-    from sim.params import load_params
-    from sim.scenarios.gitt import GittProtocol, closed_form_wh_ratio, find_pulses, run_gitt
+    from sim.scenarios.gitt import wh_on_fe_solver
 
-    radius, d, eps = 1e-6, 1e-16, 0.01
-    tau = eps ** 2 * radius ** 2 / d
-    pset = load_params("li2019", {"transport.diffusivity": f"{d} m^2/s", "transport.x_initial": 0.93,
-                                  "transport.activation_energy": "0 J/mol",
-                                  "kinetics.exchange_current_density": "100 A/m^2"})
-    # 1e-4 of the capacity window per pulse keeps the surface inside one linear OCV segment
-    protocol = GittProtocol(c_rate=1e-4 * 3600 / (tau * 0.66), pulse=tau, rest=3 * radius ** 2 / d,
-                            upper_voltage=4.6, max_pulses=1, initial_rest=10.0)
-    pmesh = radial_mesh(radius, 0.0, size=1e-9, grading=10.0, comm=comm)
-    expected = float(closed_form_wh_ratio(eps))
-    steps = (50, 100, 200) if full else (50, 100)
-    errors = []
-    for n in steps:
-        data = run_gitt(pset, pmesh, protocol, steps_per_pulse=n).arrays()
-        pulse = find_pulses(data["t_s"], data["potential_V"], data["current_A"])[0]
-        errors.append(abs(pulse.diffusivity(radius / 3) / d - expected))
+    eps, steps = 0.01, ((50, 100, 200) if full else (50, 100))
+    expected, ratios, _ = wh_on_fe_solver(steps, comm, eps=eps)
+    errors = [abs(r - expected) for r in ratios]
     order = float(np.log(errors[-2] / errors[-1]) / np.log(2))
     return [Row("verification", f"GITT on the FE Li solver (solid sphere, eps = {eps}): |D_WH/D - closed form|",
                 f"{expected:.5f} (closed form)", f"{errors[-1]:.3g}", "-", "< 1 %, time order > 0.8",

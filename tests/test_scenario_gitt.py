@@ -124,25 +124,12 @@ def test_weppner_huggins_on_the_fe_solver_converges_to_the_closed_form():
     import dolfinx_solver  # noqa: F401
     from mpi4py import MPI
 
-    from sim.mesh import radial_mesh
-    from sim.params import load_params
-    from sim.scenarios.gitt import closed_form_wh_ratio, run_gitt
+    from sim.scenarios.gitt import wh_on_fe_solver
 
-    radius, d, eps = 1e-6, 1e-16, 0.01
-    tau = eps ** 2 * radius ** 2 / d
-    pset = load_params("li2019", {"transport.diffusivity": f"{d} m^2/s", "transport.x_initial": 0.93,
-                                  "transport.activation_energy": "0 J/mol",
-                                  "kinetics.exchange_current_density": "100 A/m^2"})
-    protocol = GittProtocol(c_rate=1e-4 * 3600 / (tau * 0.66), pulse=tau, rest=3 * radius ** 2 / d,
-                            upper_voltage=4.6, max_pulses=1, initial_rest=10.0)
-    pmesh = radial_mesh(radius, 0.0, size=1e-9, grading=10.0, comm=MPI.COMM_SELF)
-    expected = float(closed_form_wh_ratio(eps))
-    errors = []
-    for n in (50, 100):
-        data = run_gitt(pset, pmesh, protocol, steps_per_pulse=n).arrays()
-        (pulse,) = find_pulses(data["t_s"], data["potential_V"], data["current_A"])
+    expected, ratios, pulses = wh_on_fe_solver((50, 100), MPI.COMM_SELF, eps=0.01)
+    for pulse in pulses:
         assert pulse.d_es == pytest.approx(1e-4 * 3.0, rel=1e-3)  # 1e-4 of x on the 3 V/x OCV segment
-        errors.append(abs(pulse.diffusivity(radius / 3) / d - expected))
+    errors = [abs(r - expected) for r in ratios]
     rate = math.log(errors[0] / errors[1]) / math.log(2)
     print("FE WH errors", errors, "order", rate)
     assert errors[-1] < 0.004

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.errors import InputError
+from sim.lithium.transport import arrhenius
 
 FARADAY = 96485.33212  # C/mol
-GAS_CONSTANT = 8.314462618  # J/(mol K)
 
 
 # --------------------------------------------------------------------------- protocol
@@ -35,12 +35,6 @@ def specific_capacity(transport, density: float) -> float:
 def c_rate_from_specific_current(transport, specific_current: float, density: float) -> float:
     """C-rate (1/h) of a specific current (A/kg) for this parameter set's capacity window."""
     return specific_current * 3600.0 / specific_capacity(transport, density)
-
-
-def arrhenius_factor(transport, temperature: float) -> float:
-    """exp(−Ea/R (1/T − 1/T_ref)) with T clamped to [temperature_min, temperature_max] (physics.md M2)."""
-    t = min(max(temperature, transport.temperature_min), transport.temperature_max)
-    return math.exp(-transport.activation_energy / GAS_CONSTANT * (1.0 / t - 1.0 / transport.reference_temperature))
 
 
 @dataclass(frozen=True)
@@ -143,6 +137,33 @@ def closed_form_wh_ratio(eps):
     return 4 * eps ** 2 / (np.pi * sphere_surface_response(eps ** 2).reshape(eps.shape) ** 2)
 
 
+def wh_on_fe_solver(steps_per_pulse, comm, *, eps: float = 0.01) -> tuple[float, list[float], list[Pulse]]:
+    """Verification: GITT simulated by the Li solver on a solid sphere with constant D, one pulse at ε.
+
+    Returns the closed-form D_WH/D, and per ``steps_per_pulse`` entry the simulated D_WH/D (L = R/3) and
+    the pulse. Backward Euler makes ΔE_t first order in dt, so D_WH/D converges to the closed form at
+    first order.
+    """
+    from sim.mesh import radial_mesh
+    from sim.params import load_params
+
+    radius, d = 1e-6, 1e-16
+    tau = eps ** 2 * radius ** 2 / d
+    pset = load_params("li2019", {"transport.diffusivity": f"{d} m^2/s", "transport.x_initial": 0.93,
+                                  "transport.activation_energy": "0 J/mol",
+                                  "kinetics.exchange_current_density": "100 A/m^2"})
+    # 1e-4 of the capacity window per pulse keeps the surface inside one linear OCV segment
+    protocol = GittProtocol(c_rate=1e-4 * 3600 / (tau * 0.66), pulse=tau, rest=3 * radius ** 2 / d,
+                            upper_voltage=4.6, max_pulses=1, initial_rest=10.0)
+    pmesh = radial_mesh(radius, 0.0, size=1e-9, grading=10.0, comm=comm)
+    pulses = []
+    for n in steps_per_pulse:
+        data = run_gitt(pset, pmesh, protocol, steps_per_pulse=n).arrays()
+        (pulse,) = find_pulses(data["t_s"], data["potential_V"], data["current_A"])
+        pulses.append(pulse)
+    return float(closed_form_wh_ratio(eps)), [p.diffusivity(radius / 3) / d for p in pulses], pulses
+
+
 def hollow_volume_to_surface(radius: float, void_radius: float = 0.0) -> float:
     """True V/S (m) of a sphere with a closed central void: (R³ − a³)/(3R²) (only the outer surface is active)."""
     return (radius ** 3 - void_radius ** 3) / (3.0 * radius ** 2)
@@ -205,7 +226,7 @@ def run(case, out, comm) -> dict:
         raise InputError('particles must be a list of { name = "solid", radius = "20 nm", void_radius = "0 nm" }',
                          file=case.file, key="gitt.particles")
     temperature = params.conditions.temperature
-    d_factor = arrhenius_factor(tr, temperature)
+    d_factor = arrhenius(tr, temperature)
 
     results = {"c_rate_per_h": c_rate, "specific_capacity_mAh_g": specific_capacity(tr, density) / 3600.0,
                "pulse_s": protocol.pulse, "rest_s": protocol.rest, "particles": {}}

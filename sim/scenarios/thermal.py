@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.scenarios.gitt import arrhenius_factor
+from sim.lithium.transport import arrhenius
 
 
 def _probes(radius: float):
@@ -84,7 +84,7 @@ def run(case, out, comm) -> dict:
         runs[label] = (data, profiles, t0)
         rest = data["step"] == 1
         summary["rests"][label] = {
-            "rest_temperature_K": t_rest, "D_factor_vs_charge": arrhenius_factor(tr, t_rest) / arrhenius_factor(tr, t_charge),
+            "rest_temperature_K": t_rest, "D_factor_vs_charge": arrhenius(tr, t_rest) / arrhenius(tr, t_charge),
             "charge_time_s": t0, "x_mean_charged": float(data["x_mean"][~rest][-1]),
             "x_surface_start": float(data["x_surface"][~rest][-1]), "x_surface_end": float(data["x_surface"][-1]),
             "x_centre_start": float(data["x_centre"][~rest][-1]), "x_centre_end": float(data["x_centre"][-1]),
