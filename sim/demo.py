@@ -41,8 +41,9 @@ def _stage_meshes(out: Path) -> None:
     from sim.mesh import build_reference_meshes
 
     for m in build_reference_meshes(out):
-        print(f"   {m['name']:22s} {m['cells']:>8d} cells {m['vertices']:>8d} vertices  "
-              f"min quality {m['min_quality']:.3f}  -> {m['png']}")
+        quality = "n/a (1D)" if m["min_quality_minSICN"] is None else f"{m['min_quality_minSICN']:.3f}"
+        print(f"   {m['name']:38s} {m['cells']:>7d} cells {m['vertices']:>7d} vertices  "
+              f"min quality {quality:>8s}  -> {m['paths']['png']}")
 
 
 def _stage_fit(out: Path) -> None:
