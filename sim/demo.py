@@ -48,8 +48,10 @@ def _stage_meshes(out: Path) -> None:
 
 def _stage_fit(out: Path) -> None:
     from sim.oxygen import fit_profiles
+    from sim.oxygen.fit_cli import format_table
 
-    fit_profiles([EXAMPLE_PROFILE], out)
+    result = fit_profiles([EXAMPLE_PROFILE], out)
+    print("\n".join("   " + line for line in format_table(result).splitlines()))
     print(f"   fit results: {out / 'fit.json'} and PNG plots in {out}/")
 
 
