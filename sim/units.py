@@ -8,8 +8,12 @@ from __future__ import annotations
 import functools
 
 import pint
+from scipy import constants
 
 from sim.errors import InputError
+
+FARADAY = constants.physical_constants["Faraday constant"][0]   # C/mol (CODATA)
+GAS_CONSTANT = constants.R                                       # J/(mol K)
 
 ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
 ureg.formatter.default_format = "~P"

@@ -125,6 +125,7 @@ def _check_li_sphere(out: Path, full: bool, comm) -> list[Row]:
     from sim.lithium.problem import LithiumProblem
     from sim.lithium.protocol import Galvanostatic, Stop
     from sim.lithium.transport import arrhenius
+    from sim.units import FARADAY
     from sim.mesh import radial_mesh
     from sim.params import load_params
 
@@ -143,7 +144,7 @@ def _check_li_sphere(out: Path, full: bool, comm) -> list[Row]:
         problem = LithiumProblem(pset, radial_mesh(radius, 0.0, n_cells=n, comm=comm), dt_initial=1e-4)
         problem.initialise()
         problem.run_step(Galvanostatic(1.0, "charge", Stop(time=t_end)))
-        flux = problem.current / (96485.33212 * 4 * np.pi * radius ** 2)   # inward molar flux
+        flux = problem.current / (FARADAY * 4 * np.pi * radius ** 2)   # inward molar flux
         exact = galvanostatic_sphere_stresses(np.array([radius]), t_end, radius=radius, diffusivity=d, flux=flux,
                                               omega=omega, youngs_modulus=mech.youngs_modulus,
                                               poisson_ratio=mech.poisson_ratio)["hoop"][0]

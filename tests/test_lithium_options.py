@@ -12,7 +12,8 @@ from sim.errors import InputError, SolverError
 from sim.lithium.closed_form import galvanostatic_sphere
 from sim.lithium.problem import LithiumProblem
 from sim.lithium.protocol import Galvanostatic, Rest, Stop
-from sim.lithium.transport import FARADAY, GAS_CONSTANT, arrhenius
+from sim.lithium.transport import arrhenius
+from sim.units import FARADAY, GAS_CONSTANT
 from sim.mesh import radial_mesh
 from sim.params import load_params
 

@@ -14,7 +14,8 @@ import numpy as np
 from sim.errors import InputError, SolverError
 from sim.lithium.mechanics import STRESS_NAMES
 from sim.lithium.protocol import Galvanostatic, Potentiostatic, Rest
-from sim.lithium.transport import FARADAY, NewtonFailure
+from sim.lithium.transport import NewtonFailure
+from sim.units import FARADAY
 
 _TOL = {"dod": 1e-9, "soc": 1e-9, "voltage": 1e-6}   # landing tolerances (fraction, fraction, V)
 _MAX_HALVINGS = 10

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FARADAY = 96485.33212    # C/mol
-GAS_CONSTANT = 8.314462618  # J/(mol K)
+from sim.units import FARADAY, GAS_CONSTANT
+
 _MAX_DPHI = 0.1             # V, largest φ_s update per Newton iteration
 _SURFACE_TOL, _BULK_TOL = 1e-6, 1e-3   # allowed excursion of x outside [0, 1] at the surface / inside
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-GAS_CONSTANT = 8.314462618  # J/(mol K)
+from sim.units import GAS_CONSTANT
 
 
 def arrhenius(activation_energy: float, temperature: float, reference_temperature: float) -> float:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.errors import InputError
-from sim.lithium.transport import GAS_CONSTANT
+from sim.units import GAS_CONSTANT
 
 RULES = ("delithiated_time", "stress", "surface_value")
 

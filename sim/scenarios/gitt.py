@@ -22,8 +22,8 @@ import numpy as np
 
 from sim.errors import InputError
 from sim.lithium.transport import arrhenius
+from sim.units import FARADAY
 
-FARADAY = 96485.33212  # C/mol
 
 
 # --------------------------------------------------------------------------- protocol
