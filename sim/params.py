@@ -177,6 +177,22 @@ class Mechanics:
     volume_change: Table = table("", "", doc="ΔV/V0(x) relative to the pristine lattice")
     strain_model: str = choice("small", "finite", default="small",
                                doc="small: eigenstrain (1/3)ΔV/V0 I; finite: F = Fe (1+ΔV/V0)^(1/3) I")
+    # fracture (physics M5); all optional: onset screening runs when tensile_strength is given
+    tensile_strength: float | None = quantity("MPa", gt=0, default=None,
+                                              doc="σ_f: strength criterion σ1 >= σ_f; also the Weibull scale σ0")
+    fracture_toughness: float | None = quantity("MPa*m^0.5", gt=0, default=None,
+                                                doc="K_Ic; with E, ν gives G_c = K_Ic² (1 − ν²)/E")
+    fracture_energy: float | None = quantity("J/m^2", gt=0, default=None,
+                                             doc="G_c; with E, ν gives K_Ic = sqrt(G_c E/(1 − ν²))")
+    weibull_modulus: float | None = quantity("", gt=0, default=None, doc="Weibull modulus m")
+    weibull_reference_volume: float | None = quantity("um^3", gt=0, default=None, doc="Weibull reference volume V0")
+    flaw_size: float | None = quantity("nm", gt=0, default=None, doc="initial flaw depth a0 (LEFM, Paris law)")
+    paris_coefficient: float | None = quantity("", gt=0, default=None,
+                                               doc="Paris C in da/dN = C ΔK^m, SI: m/cycle per (Pa m^0.5)^m")
+    paris_exponent: float | None = quantity("", gt=0, default=None, doc="Paris exponent m")
+    phase_field_length: float | None = quantity("um", gt=0, default=None, doc="phase-field length scale ℓ")
+    fatigue_threshold: float | None = quantity("J/m^3", gt=0, default=None,
+                                               doc="Carrara 2020 fatigue threshold α_T (default G_c/(12 ℓ))")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -247,6 +263,10 @@ class ParameterSet:
             entry["source"] = f"override ({entry.get('source', 'new entry')})" \
                 if not str(entry.get("source", "")).startswith("override") else entry["source"]
             merged[key] = entry
+        for given, other in (("mechanics.fracture_energy", "mechanics.fracture_toughness"),
+                             ("mechanics.fracture_toughness", "mechanics.fracture_energy")):
+            if given in assignments and other not in assignments:
+                merged.pop(other, None)     # overriding one of the pair re-derives the other
         return _build(self.name, self.meta, merged, ("--set",) + tuple(self.files))
 
     def as_dict(self) -> dict:
@@ -417,6 +437,24 @@ def _check_geometry(g: Geometry, file_of) -> None:
                                  file=file, key=f"geometry.pores[{i}]")
 
 
+def _fracture_pair(m: Mechanics, entries: dict[str, dict], top: str) -> Mechanics:
+    """Complete K_Ic and G_c from each other (G_c = K_Ic² (1 − ν²)/E, plane strain); both given must agree to 1 %."""
+    e_prime = m.youngs_modulus / (1 - m.poisson_ratio ** 2)
+    k, g = m.fracture_toughness, m.fracture_energy
+    if k is not None and g is not None:
+        if abs(k * k / e_prime - g) > 1e-2 * g:
+            file = entries.get("mechanics.fracture_energy", {}).get("_file", top)
+            raise InputError(f"fracture_energy {g:g} J/m^2 disagrees with fracture_toughness {k:g} Pa m^0.5, which "
+                             f"gives G_c = K_Ic² (1 − ν²)/E = {k * k / e_prime:g} J/m^2; give one of them, or both "
+                             f"within 1 %", file=file, key="mechanics.fracture_energy")
+        return m
+    if k is not None:
+        return dataclasses.replace(m, fracture_energy=k * k / e_prime)
+    if g is not None:
+        return dataclasses.replace(m, fracture_toughness=math.sqrt(g * e_prime))
+    return m
+
+
 def _build(name: str, meta: dict, entries: dict[str, dict], files) -> ParameterSet:
     sections: dict[str, Any] = {}
     present = {k.split(".")[0] for k in entries}
@@ -435,9 +473,16 @@ def _build(name: str, meta: dict, entries: dict[str, dict], files) -> ParameterS
         sections[sec] = cls(**kwargs)
     if "geometry" in sections:
         _check_geometry(sections["geometry"], lambda key: entries.get(key, {}).get("_file", top))
+    if "mechanics" in sections:
+        sections["mechanics"] = _fracture_pair(sections["mechanics"], entries, top)
     t = sections.get("transport")
     if t is not None and not (t.x_min < t.x_max):
         raise InputError(f"x_min ({t.x_min:g}) must be below x_max ({t.x_max:g})", file=top, key="transport.x_min")
     sources = {k: v["source"] for k, v in entries.items()}
+    m = sections.get("mechanics")
+    if m is not None and m.fracture_energy is not None:
+        for given, derived in (("fracture_toughness", "fracture_energy"), ("fracture_energy", "fracture_toughness")):
+            if f"mechanics.{given}" in entries and f"mechanics.{derived}" not in entries:
+                sources[f"mechanics.{derived}"] = f"derived from mechanics.{given} with E, ν: G_c = K_Ic² (1 − ν²)/E"
     raw = {k: {kk: vv for kk, vv in v.items()} for k, v in entries.items()}
     return ParameterSet(name=name, meta=meta, sources=sources, raw=raw, files=tuple(files), **sections)

@@ -1,0 +1,35 @@
+"""Options of the phase-field fracture model, as a case's ``[fracture]`` table gives them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+VARIANTS = ("AT1", "AT2")
+SPLITS = ("none", "spectral", "volumetric-deviatoric")
+
+
+@dataclass(frozen=True)
+class PhaseFieldOptions:
+    """Phase-field fracture coupled to the chemo-mechanics (Bourdin–Francfort–Marigo; Miehe 2010; Amor 2009).
+
+    ``variant``: AT1 (elastic stage, bound-constrained damage) or AT2 (history field).
+    ``split``: which part of the elastic energy the damage degrades (``none``, ``spectral``: Miehe 2010;
+    ``volumetric-deviatoric``: Amor 2009), so compression does not crack.
+    ``residual_stiffness``: k in g(d) = (1 − d)² + k. ``tolerance``: staggered-iteration convergence on
+    the change of d (max norm). ``max_iterations``: staggered iterations per time step before a typed error.
+    ``fatigue``: Carrara et al. 2020 fatigue degradation of G_c by accumulated tensile energy.
+    """
+
+    variant: str = "AT2"
+    split: str = "spectral"
+    residual_stiffness: float = 1e-6
+    tolerance: float = 1e-4
+    max_iterations: int = 100
+    fatigue: bool = False
+
+    def __post_init__(self):
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant {self.variant!r}; choose {', '.join(VARIANTS)}")
+        if self.split not in SPLITS:
+            raise ValueError(f"split {self.split!r}; choose {', '.join(SPLITS)}")
+        if not (0 <= self.residual_stiffness < 1 and self.tolerance > 0 and self.max_iterations >= 1):
+            raise ValueError("need 0 <= residual_stiffness < 1, tolerance > 0, max_iterations >= 1")
