@@ -8,8 +8,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-EXAMPLE_PROFILE = REPO / "validation" / "csernica2021" / "example_profile.csv"
+from sim import resources
+
+EXAMPLE_PROFILE = resources.example_profile()
 STAGES = ("meshes", "fit", "liu2024")
 
 

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from sim import resources
 from sim.errors import InputError
 
 TAGS = {"outer": 1, "void": 2, "axis": 3, "centre": 4}
@@ -42,7 +43,7 @@ PORE_TAG0 = 10          # pore_i has tag PORE_TAG0 + i
 DOMAIN_TAG = 1          # cell tag of the particle
 GROWTH = 0.3            # element-size increase per unit distance away from void/pore surfaces
 KINDS = ("radial", "hollow", "axisym", "3d", "primary")
-REFERENCE_RECIPE = Path(__file__).resolve().parent.parent / "meshes" / "reference.toml"
+REFERENCE_RECIPE = resources.mesh_recipe("reference")
 
 
 def _world(comm):

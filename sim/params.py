@@ -28,11 +28,12 @@ from typing import Any
 
 import numpy as np
 
+from sim import resources
 from sim.errors import InputError
 from sim.io import read_toml
 from sim.units import si_unit, to_si
 
-PARAMS_DIR = Path(__file__).resolve().parent.parent / "params"
+PARAMS_DIR = resources.data_dir("params")
 
 
 # --------------------------------------------------------------------------- value types

@@ -23,9 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from sim import resources
 from sim.errors import InputError, SolverError
 
-VALIDATION_CASES = Path(__file__).resolve().parent.parent.parent / "validation" / "cases"
+VALIDATION_CASES = resources.data_dir("cases")
 STRESSES = ("hoop", "von_mises", "max_principal")   # recorded as maxima and at probes
 SIGNED = ("hoop", "max_principal")                  # ... and as minima (most compressive)
 _DOD_TOL = 1e-7

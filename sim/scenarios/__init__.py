@@ -13,9 +13,11 @@ import importlib
 import time
 from pathlib import Path
 
+from sim import resources
+
 MODULES = {"gitt": "sim.scenarios.gitt", "thermal": "sim.scenarios.thermal", "aging": "sim.scenarios.aging",
            "coupling": "sim.scenarios.coupling"}
-CASES_DIR = Path(__file__).resolve().parent.parent.parent / "validation" / "scenarios"
+CASES_DIR = resources.data_dir("scenarios")
 
 
 def run_scenario(case_path, out_dir, *, quick: bool = False, comm=None) -> dict:

@@ -1,0 +1,25 @@
+"""Build step of the wheel: map the top-level data folders into the package as ``sim._data.<kind>``.
+
+The folders stay where they are in the clone (``params/``, ``validation/...``, ``meshes/``); the wheel
+carries them as ``sim/_data/<kind>/`` so :mod:`sim.resources` finds them from any working directory.
+Everything else is in ``pyproject.toml``.
+"""
+from setuptools import find_packages, setup
+
+DATA = {  # package -> folder in the clone (keep in step with sim.resources.KINDS)
+    "sim._data.params": "params",
+    "sim._data.params.examples": "params/examples",
+    "sim._data.scenarios": "validation/scenarios",
+    "sim._data.cases": "validation/cases",
+    "sim._data.sweeps": "validation/sweeps",
+    "sim._data.sweeps.profiles": "validation/sweeps/profiles",
+    "sim._data.meshes": "meshes",
+    "sim._data.csernica2021": "validation/csernica2021",
+}
+FILES = ["*.toml", "*.csv", "*.json", "*.md", "*.npy", "*.npz", "*.tif", "*.tiff", "*.msh", "*.xdmf", "*.h5"]
+
+setup(
+    packages=find_packages(include=["sim", "sim.*"]) + list(DATA),
+    package_dir={"sim": "sim", **DATA},
+    package_data={pkg: FILES for pkg in DATA},
+)

@@ -1,0 +1,86 @@
+"""The installed package works outside the clone: data found through importlib.resources (issue 11, item 1).
+
+Builds the wheel (``pip wheel --no-deps .``) and also installs the clone non-editably (``pip install .``),
+each into a fresh virtual environment whose dependencies come from the running interpreter's
+site-packages (a ``.pth`` line, added after the install so pip never sees the clone's own install) and
+its prefix's shared libraries (the ``mpich`` wheel's ``libmpi`` is found relative to the prefix), then
+runs the README's commands from a temporary folder outside the clone with no ``PYTHONPATH``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+import venv
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _pip(*args, cwd=REPO):
+    cmd = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input", *args]
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return done
+
+
+def _fresh_env(where: Path, *install_args) -> Path:
+    """A venv at ``where`` with ``sim`` installed by ``pip install --no-deps <install_args>``."""
+    venv.EnvBuilder(with_pip=False).create(where)
+    python = where / "bin" / "python"
+    _pip("--python", str(python), "install", "--no-deps", *install_args)
+    site = Path(subprocess.check_output([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                        text=True).strip())
+    deps = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    (site / "_sim_test_deps.pth").write_text("\n".join(sorted(deps)) + "\n")
+    for lib in (Path(sys.prefix) / "lib").iterdir():   # shared libraries pip wheels put in the prefix (libmpi)
+        if not lib.name.startswith("python") and not (where / "lib" / lib.name).exists():
+            (where / "lib" / lib.name).symlink_to(lib)
+    return where
+
+
+@pytest.fixture(scope="module", params=["wheel", "pip install ."])
+def installed(request, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("pkg")
+    if request.param == "wheel":
+        _pip("wheel", "--no-deps", "--no-build-isolation", "-w", str(root / "dist"), ".")
+        wheels = list((root / "dist").glob("*.whl"))
+        assert len(wheels) == 1, wheels
+        return _fresh_env(root / "venv", str(wheels[0]))
+    return _fresh_env(root / "venv", str(REPO))   # pip builds it in an isolated env with setuptools from the index
+
+
+def _sim(env: Path, *args, cwd: Path):
+    clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    done = subprocess.run([str(env / "bin" / "sim"), *args], cwd=cwd, env=clean, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, f"sim {' '.join(args)}: {done.stdout[-1500:]}{done.stderr[-1500:]}"
+    return done.stdout
+
+
+def test_installed_package_runs_outside_the_clone(installed, tmp_path):
+    where = subprocess.run([str(installed / "bin" / "python"), "-c",
+                            "import sim, sim.resources as r; print(sim.__file__); print(r.data_dir('params'));"
+                            "print(r.example_profile()); print(','.join(r.listing('scenarios')))"],
+                           cwd=tmp_path, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+                           capture_output=True, text=True, check=True).stdout.split("\n")
+    package, params_dir, example, scenarios = where[:4]
+    assert Path(package).is_relative_to(installed), package             # the installed copy, not the clone
+    assert Path(params_dir).is_relative_to(installed) and Path(example).is_file()
+    assert "gitt_li2019" in scenarios.split(",")
+
+    out = _sim(installed, "params", "liu2024", cwd=tmp_path)
+    assert "8e-06" in out                                                # particle radius 8 um in SI
+
+    _sim(installed, "scenario", "gitt_li2019", "--quick", "--out", "gitt", cwd=tmp_path)
+    summary = json.loads((tmp_path / "gitt" / "summary.json").read_text())
+    assert summary["scenario"] == "gitt" and summary["quick"] is True
+
+    _sim(installed, "fit", example, "--out", "fit", cwd=tmp_path)
+    fits = json.loads((tmp_path / "fit" / "fit.json").read_text())
+    d_o = fits["files"]["example_profile"]["models"]["diffusion"]["D_O_cm2_s"]
+    assert 1e-18 < d_o < 1e-16, d_o                                     # the example was made with 1e-17 cm^2/s
