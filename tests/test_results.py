@@ -1,0 +1,142 @@
+"""Results API (sim.results) on folders made by ``sim run`` and ``sim sweep``, and the VTK writer (sim.vtk)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import dolfinx_solver  # noqa: F401  (MPI before mpi4py)
+import numpy as np
+import pytest
+from mpi4py import MPI
+
+from sim.errors import InputError
+from sim.results import column_units, open_result, open_sweep
+
+REPO = Path(__file__).resolve().parent.parent
+CASE = REPO / "validation" / "cases" / "sphere_radial_1C.toml"
+TINY = ["--set", "mesh.n_cells=20", "--set", "protocol[0].step=discharge at 1C to 30 % DOD"]
+
+
+def _sim(*args, cwd):
+    done = subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=600, env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "sphere"
+    _sim("run", str(CASE), "--out", str(out), "--quiet", *TINY, cwd=out.parent)
+    return out
+
+
+def test_summary_parameters_and_timeseries(run_dir):
+    r = open_result(run_dir)
+    assert r.summary["status"] == "completed" and "parameters" in r.parameters
+    df = r.timeseries
+    units = df.attrs["units"]
+    assert {units["t_s"], units["hoop_max_Pa"], units["potential_V"], units["dod"]} == {"s", "Pa", "V", ""}
+    assert units["li_fraction_surface"] == "" and units["newton_iterations"] == ""
+    final = r.summary["final"]
+    assert df["t_s"].iloc[-1] == pytest.approx(final["t_s"], rel=1e-9)
+    assert df["dod"].iloc[-1] == pytest.approx(final["dod"], abs=1e-9)
+    assert df["hoop_max_Pa"].max() == pytest.approx(r.summary["maxima"]["hoop_Pa"]["value"], rel=1e-6)
+
+
+def test_maps_and_plots(run_dir):
+    import matplotlib
+    matplotlib.use("Agg")
+    r = open_result(run_dir)
+    m = r.map(0.24)                                   # the saved map nearest 24 % DOD is the 25 % one
+    assert m["dod"] == pytest.approx(0.25) and m["hoop_Pa"].ndim == 2
+    hi, lo = r.summary["maxima"]["hoop_Pa"]["value"], r.summary["minima"]["hoop_Pa"]["value"]
+    assert lo * (1 + 1e-9) <= np.nanmin(m["hoop_Pa"]) and np.nanmax(m["hoop_Pa"]) <= hi * (1 + 1e-9)
+    ax = r.plot_map(0.25, "hoop_Pa")
+    assert ax.images[0].colorbar.ax.get_ylabel() == "hoop (MPa)"
+    assert np.nanmax(ax.images[0].get_array()) == pytest.approx(np.nanmax(m["hoop_Pa"]) * 1e-6)
+    ax = r.plot_timeseries("hoop_max_Pa")
+    assert ax.get_xlabel() == "t_s (s)" and ax.get_ylabel() == "(Pa)"
+    assert np.array_equal(ax.lines[0].get_ydata(), r.timeseries["hoop_max_Pa"].to_numpy())
+    with pytest.raises(InputError, match="no map 'nope'"):
+        r.plot_map(0.25, "nope")
+    with pytest.raises(InputError, match="no column 'nope'"):
+        r.plot_timeseries("nope")
+
+
+def test_fields_from_vtk_series(run_dir):
+    from dolfinx import fem, mesh
+
+    from sim.vtk import FieldSeries
+
+    r = open_result(run_dir)
+    if r.summary["files"].get("fields"):
+        with pytest.raises(InputError, match="only VTX files"):
+            r.fields(0.0)
+    # nodal fields with a known closed form at two times, written as a VTK series next to the run's files
+    R = 8e-6
+    msh = mesh.create_interval(MPI.COMM_WORLD, 16, [0.0, R])
+    V = fem.functionspace(msh, ("Lagrange", 2))
+    series = FieldSeries(run_dir / "fields", "li", msh)
+    for t in (0.0, 900.0):
+        c = fem.Function(V, name="li_fraction")
+        c.interpolate(lambda x, t=t: 0.34 + 1e-4 * t * (x[0] / R) ** 2)
+        series.write(t, {"li_fraction": c})
+    assert np.array_equal(r.times, [0.0, 900.0])
+    f = r.fields(850.0)                                # nearest saved time
+    assert f.field_data["t_s"][0] == 900.0
+    x = f.points[:, 0]
+    assert len(x) == 17 and np.max(np.abs(f.point_data["li_fraction"] - (0.34 + 0.09 * (x / R) ** 2))) < 1e-12
+
+
+def test_not_a_result_folder(tmp_path):
+    with pytest.raises(InputError, match="not a result folder"):
+        open_result(tmp_path)
+    with pytest.raises(InputError, match="not a sweep folder"):
+        open_sweep(tmp_path)
+
+
+def test_column_units():
+    names, units = column_units(["t [s]", "D_O_cm2_s", "o_loss_at_pct", "x_mean", "status", "sigma [MPa]"])
+    assert names == ["t", "D_O_cm2_s", "o_loss_at_pct", "x_mean", "status", "sigma"]
+    assert units == {"t": "s", "D_O_cm2_s": "cm^2/s", "o_loss_at_pct": "at.%", "x_mean": "", "status": "",
+                     "sigma": "MPa"}
+
+
+def test_open_sweep(tmp_path):
+    sweep = tmp_path / "tiny.toml"
+    sweep.write_text(f'[sweep]\ncase = "{CASE.as_posix()}"\n[axes]\n'
+                     '"kinetics.exchange_current_density" = ["1 A/m^2", "3 A/m^2"]\n'
+                     '[set]\n"mesh.n_cells" = 10\n"protocol[0].step" = "discharge at 1C to 10 % DOD"\n')
+    _sim("sweep", str(sweep), "--out", str(tmp_path / "out"), "--workers", "1", "--no-progress", cwd=tmp_path)
+    s = open_sweep(tmp_path / "out")
+    table = s.table
+    assert len(table) == 2 and table.attrs["units"]["kinetics.exchange_current_density_A_m2"] == "A/m^2"
+    cases = s.cases
+    assert set(cases) == set(table["case_id"])
+    for _, row in table.iterrows():
+        case = cases[row["case_id"]]
+        assert case.summary["final"]["potential_V"] == pytest.approx(row["final.potential_V"], rel=1e-9)
+        assert case.timeseries["t_s"].iloc[-1] == pytest.approx(row["final.t_s"], rel=1e-9)
+
+
+def test_mesh_vtu_is_read_by_meshio(tmp_path):
+    import meshio
+
+    from sim.mesh import mesh_from_params
+    from sim.params import load_params
+    from sim.vtk import write_mesh
+
+    p = load_params("liu2024", {"mesh.size_outer": "2 um", "mesh.size_inner": "0.2 um"})
+    pm = mesh_from_params(p, "axisym")
+    path = write_mesh(tmp_path / "liu.vtu", pm.mesh, pm.cell_tags, pm.facet_tags)
+    m = meshio.read(path)
+    assert len(m.cells_dict["triangle"]) == pm.num_cells and len(m.points) == pm.num_vertices
+    facets = meshio.read(tmp_path / "liu_facets.vtu")
+    tags = facets.cell_data["facet_tag"][0]
+    assert set(tags) == set(pm.boundaries.values())
+    ends = facets.points[facets.cells[0].data]            # (n_facets, 2 vertices, 3)
+    radius = np.linalg.norm(ends[tags == pm.boundaries["void"]][:, :, :2], axis=2)
+    assert np.allclose(radius, p.geometry.void_radius, rtol=1e-9)   # every void facet lies on the void
+    outer = np.linalg.norm(ends[tags == pm.boundaries["outer"]][:, :, :2], axis=2)
+    assert np.allclose(outer, p.geometry.particle_radius, rtol=1e-9)
