@@ -31,7 +31,7 @@ if [ ! -x .venv/bin/python ]; then
   echo "bootstrap: creating .venv with $py"
   "$py" -m venv .venv
 fi
-stamp=$(cat pyproject.toml | sha256sum | cut -c1-16)
+stamp=$(cat pyproject.toml setup.py | sha256sum | cut -c1-16)
 if [ "$(cat .venv/.sim-installed 2>/dev/null)" != "$stamp" ]; then
   echo "bootstrap: installing sim and its dependencies from PyPI into .venv (about a minute)"
   log=.venv/install.log

@@ -7,9 +7,9 @@ them through :func:`importlib.resources.files` from any working directory. Every
 real :class:`pathlib.Path` (pip always installs wheels unpacked), looking first in the package and
 then, when running from a clone (``PYTHONPATH`` or an editable install), in the top-level folder.
 
->>> parameter_set("liu2024").name
+    >>> parameter_set("liu2024").name
 'liu2024.toml'
->>> "gitt_li2019" in listing("scenarios")
+    >>> "gitt_li2019" in listing("scenarios")
 True
 """
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Results in Python: open a ``sim run`` folder or a ``sim sweep`` folder instead of parsing JSON and CSV.
 
->>> r = sim.open_result("results/liu2024_10C")               # doctest: +SKIP
->>> r.summary["maxima"]["hoop_Pa"]["value"]                  # doctest: +SKIP
->>> r.timeseries.plot(x="t_s", y="hoop_max_Pa")              # doctest: +SKIP
->>> r.timeseries.attrs["units"]["hoop_max_Pa"]               # 'Pa'  # doctest: +SKIP
->>> r.plot_map(0.2, "hoop_Pa")                               # doctest: +SKIP
->>> s = sim.open_sweep("out/bridge_stress"); s.table         # doctest: +SKIP
+    >>> r = sim.open_result("results/liu2024_10C")
+    >>> r.summary["maxima"]["hoop_Pa"]["value"]
+    >>> r.timeseries.plot(x="t_s", y="hoop_max_Pa")
+    >>> r.timeseries.attrs["units"]["hoop_max_Pa"]               # 'Pa'
+    >>> r.plot_map(0.2, "hoop_Pa")
+    >>> s = sim.open_sweep("out/bridge_stress"); s.table
 
 Column names of ``timeseries`` are kept exactly as written in ``timeseries.csv`` (``t_s``,
 ``hoop_max_Pa``, ``li_fraction_surface``); the unit of each column, parsed from its suffix, is in

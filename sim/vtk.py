@@ -131,9 +131,9 @@ def _geometry_to_dof(mesh, V) -> np.ndarray:
 class FieldSeries:
     """Nodal fields at several times: ``<stem>_<k>.vtu`` + ``<stem>.pvd`` in ``folder``.
 
-    >>> series = FieldSeries(out / "fields", "li", mesh)        # doctest: +SKIP
-    >>> series.write(t, {"li_fraction": x, "stress": sigma})   # doctest: +SKIP
-    >>> series.close()                                         # doctest: +SKIP
+        >>> series = FieldSeries(out / "fields", "li", mesh)
+        >>> series.write(t, {"li_fraction": x, "stress": sigma})
+        >>> series.close()
 
     Each Function is interpolated into P1 of its value shape; vectors of a 2D mesh are padded to 3
     components and tensors flattened row-major to 9 (ParaView's layout). Collective.
