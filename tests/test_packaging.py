@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -23,7 +24,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 def _pip(*args, cwd=REPO):
     cmd = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input", *args]
-    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}   # pip must see only the target env
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return done
 
@@ -32,7 +34,7 @@ def _fresh_env(where: Path, *install_args) -> Path:
     """A venv at ``where`` with ``sim`` installed by ``pip install --no-deps <install_args>``."""
     venv.EnvBuilder(with_pip=False).create(where)
     python = where / "bin" / "python"
-    _pip("--python", str(python), "install", "--no-deps", *install_args)
+    _pip("--python", str(python), "install", "--no-deps", "--force-reinstall", *install_args)
     site = Path(subprocess.check_output([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                         text=True).strip())
     deps = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
@@ -46,12 +48,18 @@ def _fresh_env(where: Path, *install_args) -> Path:
 @pytest.fixture(scope="module", params=["wheel", "pip install ."])
 def installed(request, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("pkg")
-    if request.param == "wheel":
-        _pip("wheel", "--no-deps", "--no-build-isolation", "-w", str(root / "dist"), ".")
-        wheels = list((root / "dist").glob("*.whl"))
-        assert len(wheels) == 1, wheels
-        return _fresh_env(root / "venv", str(wheels[0]))
-    return _fresh_env(root / "venv", str(REPO))   # pip builds it in an isolated env with setuptools from the index
+    # setuptools builds in the clone and leaves build/ and *.egg-info there: removed unless there before
+    before = set(REPO.glob("*.egg-info")) | ({REPO / "build"} if (REPO / "build").exists() else set())
+    try:
+        if request.param == "wheel":
+            _pip("wheel", "--no-deps", "--no-build-isolation", "-w", str(root / "dist"), ".")
+            wheels = list((root / "dist").glob("*.whl"))
+            assert len(wheels) == 1, wheels
+            return _fresh_env(root / "venv", str(wheels[0]))
+        return _fresh_env(root / "venv", str(REPO))   # pip builds it in an isolated env (setuptools from the index)
+    finally:
+        for left in (set(REPO.glob("*.egg-info")) | {REPO / "build"}) - before:
+            shutil.rmtree(left, ignore_errors=True)
 
 
 def _sim(env: Path, *args, cwd: Path):
