@@ -16,10 +16,11 @@ import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-LIU_CASES = REPO / "validation" / "cases"
-SCENARIOS = REPO / "validation" / "scenarios"
-CSERNICA = REPO / "validation" / "csernica2021" / "validate.py"
+from sim import resources
+
+LIU_CASES = resources.data_dir("cases")
+SCENARIOS = resources.data_dir("scenarios")
+CSERNICA = resources.data_dir("csernica2021") / "validate.py"
 
 
 @dataclass
