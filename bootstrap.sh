@@ -36,7 +36,7 @@ if [ "$(cat .venv/.sim-installed 2>/dev/null)" != "$stamp" ]; then
   echo "bootstrap: installing sim and its dependencies from PyPI into .venv (about a minute)"
   log=.venv/install.log
   { .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip &&
-    .venv/bin/python -m pip install --disable-pip-version-check -e ".[test,docs]"; } >"$log" 2>&1 ||
+    .venv/bin/python -m pip install --disable-pip-version-check -e ".[test,docs,vtk]"; } >"$log" 2>&1 ||
     { tail -n 30 "$log" >&2; echo "bootstrap: pip install failed (full log: $log)" >&2; exit 1; }
   .venv/bin/python -c "import dolfinx_solver, dolfinx, gmsh, sim" || { echo "bootstrap: install failed" >&2; exit 1; }
   echo "$stamp" > .venv/.sim-installed

@@ -89,6 +89,22 @@ def test_fields_from_vtk_series(run_dir):
     assert len(x) == 17 and np.max(np.abs(f.point_data["li_fraction"] - (0.34 + 0.09 * (x / R) ** 2))) < 1e-12
 
 
+def test_vtk_reads_the_series(run_dir):
+    """VTK itself (what ParaView and PyVista use) reads the .pvd series written above."""
+    pv = pytest.importorskip("pyvista")
+    r = open_result(run_dir)
+    if not r.times.size:
+        pytest.skip("needs test_fields_from_vtk_series first")
+    grid = r.fields(0.0, pyvista=True)
+    assert grid.n_points == 17 and np.allclose(grid.point_data["li_fraction"], 0.34)
+    reader = pv.get_reader(run_dir / "fields" / "li.pvd")
+    assert list(reader.time_values) == [0.0, 900.0]
+    reader.set_active_time_value(900.0)
+    block = reader.read()[0]
+    x = block.points[:, 0]
+    assert np.max(np.abs(block.point_data["li_fraction"] - (0.34 + 0.09 * (x / 8e-6) ** 2))) < 1e-12
+
+
 def test_not_a_result_folder(tmp_path):
     with pytest.raises(InputError, match="not a result folder"):
         open_result(tmp_path)
@@ -140,3 +156,6 @@ def test_mesh_vtu_is_read_by_meshio(tmp_path):
     assert np.allclose(radius, p.geometry.void_radius, rtol=1e-9)   # every void facet lies on the void
     outer = np.linalg.norm(ends[tags == pm.boundaries["outer"]][:, :, :2], axis=2)
     assert np.allclose(outer, p.geometry.particle_radius, rtol=1e-9)
+    pv = pytest.importorskip("pyvista")                      # and VTK's own reader agrees
+    grid = pv.read(path)
+    assert grid.n_cells == pm.num_cells and set(np.unique(grid.cell_data["cell_tag"])) == set(pm.cell_tags.values)
