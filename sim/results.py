@@ -12,9 +12,10 @@ Column names of ``timeseries`` are kept exactly as written in ``timeseries.csv``
 ``timeseries.attrs["units"]`` (``""`` for dimensionless columns such as ``dod`` or ``soc``). A header
 written as ``name [unit]`` is split into the column ``name`` and its unit.
 
-Fields: :meth:`Result.fields` reads the VTK time series ``fields/*.pvd`` (written by
-:class:`sim.vtk.FieldSeries`) with meshio. A folder that holds only VTX ``fields/*.bp`` needs ADIOS2
-(ParaView opens those directly).
+Fields: :meth:`Result.fields` returns ``{file stem: meshio.Mesh}`` with nodal ``point_data``, read from
+the VTK time series ``fields/*.pvd`` (written by :class:`sim.vtk.FieldSeries`) and, when the ``adios2``
+package is installed (the ``vtk`` extra), from the VTX files ``fields/*.bp`` that ``sim run`` writes
+(``c``, ``displacement``, ``stress``).
 """
 from __future__ import annotations
 
@@ -92,46 +93,54 @@ class Result:
         return read_table(f)
 
     # ---------------------------------------------------------------- fields
-    def _series(self) -> dict[str, list[tuple[float, Path]]]:
+    def _series(self) -> dict[str, tuple[np.ndarray, object]]:
+        """stem -> (saved times s, reader(k) -> meshio Mesh) for every field file this Python can read."""
         from sim.vtk import read_pvd
 
-        return {p.stem: read_pvd(p) for p in sorted((self.path / "fields").glob("*.pvd"))}
+        folder = self.path / "fields"
+        series = {}
+        for pvd in sorted(folder.glob("*.pvd")):
+            steps = read_pvd(pvd)
+            series[pvd.stem] = (np.array([t for t, _ in steps]), lambda k, steps=steps: _read_vtu(steps[k][1]))
+        bp = sorted(folder.glob("*.bp"))
+        if bp and _adios2() is not None:
+            for path in bp:
+                if path.stem not in series:
+                    series[path.stem] = (_vtx_times(path), lambda k, path=path: _read_vtx(path, k))
+        return series
 
     @property
     def times(self) -> np.ndarray:
-        """Output times (s) of the saved fields (empty if the run saved none as VTK)."""
+        """Saved field times (s), the union over the field files (empty if none can be read)."""
         series = self._series()
-        return np.array([t for t, _ in next(iter(series.values()))]) if series else np.array([])
+        return np.unique(np.concatenate([t for t, _ in series.values()])) if series else np.array([])
 
-    def fields(self, t: float, *, pyvista: bool = False):
-        """Nodal fields at the saved time nearest ``t`` (s), merged into one meshio Mesh (``point_data``).
+    def fields(self, t: float, *, pyvista: bool = False) -> dict:
+        """Nodal fields at the saved time nearest ``t`` (s): ``{file stem: meshio.Mesh}``.
 
-        With ``pyvista=True`` returns a ``pyvista.UnstructuredGrid`` (needs pyvista installed).
-        The time actually used is ``mesh.field_data["t_s"]``.
+        Each mesh holds its file's fields as ``point_data`` (SI, names as written, e.g. ``c_mol_m3``,
+        ``hoop_Pa``) and the time actually used in ``field_data["t_s"]``. Stems are those of
+        ``fields/*.pvd`` and, when the ``adios2`` package is installed, ``fields/*.bp``
+        (DG fields have their own, discontinuous, nodes). ``pyvista=True`` returns
+        ``pyvista.UnstructuredGrid`` objects instead (needs pyvista).
         """
-        import meshio
-
         series = self._series()
         if not series:
             bp = sorted(p.name for p in (self.path / "fields").glob("*.bp"))
-            hint = (f"only VTX files ({', '.join(bp)}): open them in ParaView or with ADIOS2" if bp
+            hint = (f"only VTX files ({', '.join(bp)}), which need the adios2 package (ParaView opens them)" if bp
                     else "no saved fields")
-            raise InputError(f"fields/: {hint}; VTK fields (fields/*.pvd) are read here", file=str(self.path))
-        merged = None
-        for stem, steps in series.items():
-            times = np.array([s for s, _ in steps])
+            raise InputError(f"fields/: {hint}", file=str(self.path))
+        out = {}
+        for stem, (times, read) in series.items():
             k = int(np.argmin(abs(times - t)))
-            m = meshio.read(steps[k][1])
-            if merged is None:
-                merged = m
-                merged.field_data = {"t_s": np.array([times[k]])}
-            else:
-                merged.point_data.update(m.point_data)
+            mesh = read(k)
+            mesh.field_data = {"t_s": np.array([times[k]])}
+            out[stem] = mesh
         if pyvista:
             import pyvista as pv
 
-            return pv.from_meshio(merged)
-        return merged
+            return {stem: pv.from_meshio(m) for stem, m in out.items()}
+        return out
 
     # ---------------------------------------------------------------- maps and plots
     @property
@@ -201,6 +210,64 @@ class Result:
         ax.figure.colorbar(art, ax=ax, label=f"{label} ({unit})" if unit else label)
         ax.set_title(f"{label} at {100 * m['dod']:.0f} % DOD")
         return ax
+
+
+def _read_vtu(path: Path):
+    import meshio
+
+    return meshio.read(path)
+
+
+def _adios2():
+    try:
+        import adios2
+    except ImportError:
+        return None
+    return adios2
+
+
+#: (VTK cell type, nodes per cell) -> meshio cell type, for the Lagrange cells DOLFINx's VTX writer uses
+_VTX_CELLS = {(68, 2): "line", (68, 3): "line3", (69, 3): "triangle", (69, 6): "triangle6", (71, 4): "tetra",
+              (71, 10): "tetra10", (70, 4): "quad", (72, 8): "hexahedron"}
+_VTX_MESH_VARS = {"geometry", "connectivity", "types", "NumberOfNodes", "NumberOfEntities", "step",
+                  "vtkGhostType", "vtkOriginalPointIds"}
+
+
+def _vtx_times(path: Path) -> np.ndarray:
+    adios2 = _adios2()
+    with adios2.FileReader(str(path)) as f:
+        var = f.inquire_variable("step")
+        return np.array([float(np.asarray(f.read(var, step_selection=[k, 1])).ravel()[0])
+                         for k in range(f.num_steps())])
+
+
+def _read_vtx(path: Path, step: int):
+    """One step of a DOLFINx VTX (``.bp``) file as a meshio Mesh; blocks (MPI ranks) are concatenated."""
+    import meshio
+
+    adios2 = _adios2()
+    with adios2.FileReader(str(path)) as f:
+        names = [n for n in f.available_variables() if n not in _VTX_MESH_VARS]
+        geom, conn, types = (f.inquire_variable(n) for n in ("geometry", "connectivity", "types"))
+        n_blocks = len(f.all_blocks_info("geometry")[0])
+        points, cells, data, offset = [], [], {n: [] for n in names}, 0
+        kind = None
+        for b in range(n_blocks):
+            x = np.asarray(f.read(geom, block_id=b, step_selection=[0, 1]))   # mesh written once ("reuse")
+            c = np.asarray(f.read(conn, block_id=b, step_selection=[0, 1]))
+            code = int(np.asarray(f.read(types, step_selection=[0, 1])).ravel()[0])
+            kind = _VTX_CELLS.get((code, c.shape[1] - 1))
+            if kind is None:
+                raise InputError(f"unsupported VTX cell (VTK type {code}, {c.shape[1] - 1} nodes)", file=str(path))
+            points.append(x)
+            cells.append(c[:, 1:] + offset)
+            offset += len(x)
+            for n in names:
+                var = f.inquire_variable(n)
+                data[n].append(np.asarray(f.read(var, block_id=b, step_selection=[step, 1])))
+    values = {n: np.concatenate(v) for n, v in data.items()}
+    values = {n: (v[:, 0] if v.ndim == 2 and v.shape[1] == 1 else v) for n, v in values.items()}
+    return meshio.Mesh(np.concatenate(points), [(kind, np.concatenate(cells))], point_data=values)
 
 
 def open_result(path: str | Path) -> Result:
