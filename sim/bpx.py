@@ -75,17 +75,16 @@ def bpx_to_toml(bpx_file: str | Path, out: str | Path, *, title: str | None = No
     src = Path(bpx_file)
     par = _parameterisation(src)
     report = BPXImport(toml=Path(out))
-    values = {key: _get(par, sec, name, req, src) for (sec, name), (key, _, req) in FIELDS.items()}
-    tag = {key: f"BPX: {src.name} {sec}.{name}" for (sec, name), (key, _, _) in FIELDS.items()}
+    for (sec, name), (_, _, required) in FIELDS.items():
+        if required and name not in par[sec]:
+            raise InputError("required field is missing", file=str(src), key=f"Parameterisation.{sec}.{name}")
 
-    sto = (_number(values["transport.x_min"], src, POS, "Minimum stoichiometry") if values["transport.x_min"] is not None
-           else 0.0,
-           _number(values["transport.x_max"], src, POS, "Maximum stoichiometry") if values["transport.x_max"] is not None
-           else 1.0)
-    c_max = _number(values["transport.c_max"], src, POS, "Maximum concentration [mol.m-3]")
-    k = _number(par[POS]["Reaction rate constant [mol.m-2.s-1]"], src, POS, "Reaction rate constant [mol.m-2.s-1]")
-    c_e = _number(par[ELYTE]["Initial concentration [mol.m-3]"], src, ELYTE, "Initial concentration [mol.m-3]")
-    i0_ref = FARADAY * k * math.sqrt(c_e) * c_max / 2
+    def num(sec, name):
+        """The number in field ``sec.name``, or None when the (optional) field is absent."""
+        return None if name not in par[sec] else _number(par[sec][name], src, sec, name)
+
+    def tag(*fields):
+        return f"BPX: {src.name} " + " and ".join(f"{sec}.{name}" for sec, name in fields)
 
     sections: dict[str, dict] = {"meta": {"title": title or f"Positive-electrode particle from BPX file {src.name}",
                                           "inherits": "lmr_default"}}
@@ -94,30 +93,36 @@ def bpx_to_toml(bpx_file: str | Path, out: str | Path, *, title: str | None = No
         sec, name = key.split(".")
         sections.setdefault(sec, {})[name] = {**entry, "source": source}
 
-    r = _number(values["geometry.particle_radius"], src, POS, "Particle radius [m]")
-    put("geometry.particle_radius", {"value": f"{r!r} m"}, tag["geometry.particle_radius"])
+    x_min, x_max = num(POS, "Minimum stoichiometry"), num(POS, "Maximum stoichiometry")
+    window = (0.0 if x_min is None else x_min, 1.0 if x_max is None else x_max)
+    c_max = num(POS, "Maximum concentration [mol.m-3]")
+    k, c_e = num(POS, "Reaction rate constant [mol.m-2.s-1]"), num(ELYTE, "Initial concentration [mol.m-3]")
+
+    put("geometry.particle_radius", {"value": f"{num(POS, 'Particle radius [m]')!r} m"},
+        tag((POS, "Particle radius [m]")))
     put("geometry.void_radius", {"value": "0 m"}, "assumed: BPX particles are solid spheres")
     put("geometry.pores", {"value": []}, "assumed: BPX particles are solid spheres")
-    put("transport.c_max", {"value": f"{c_max!r} mol/m^3"}, tag["transport.c_max"])
-    put("transport.diffusivity", _function(values["transport.diffusivity"], "m^2/s", "log", sto, src,
-                                           "Diffusivity [m2.s-1]"), tag["transport.diffusivity"])
-    put("kinetics.ocv", _function(values["kinetics.ocv"], "V", "linear", sto, src, "OCP [V]"), tag["kinetics.ocv"])
-    put("kinetics.exchange_current_density", {"value": f"{i0_ref!r} A/m^2"},
-        f"BPX: {src.name} {POS}.Reaction rate constant [mol.m-2.s-1] and {ELYTE}.Initial concentration "
-        f"[mol.m-3]: i0_ref = F k sqrt(c_e) c_max / 2")
+    put("transport.c_max", {"value": f"{c_max!r} mol/m^3"}, tag((POS, "Maximum concentration [mol.m-3]")))
+    put("transport.diffusivity", _function(par[POS]["Diffusivity [m2.s-1]"], "m^2/s", "log", window, src,
+                                           "Diffusivity [m2.s-1]"), tag((POS, "Diffusivity [m2.s-1]")))
+    put("kinetics.ocv", _function(par[POS]["OCP [V]"], "V", "linear", window, src, "OCP [V]"), tag((POS, "OCP [V]")))
+    put("kinetics.exchange_current_density", {"value": f"{FARADAY * k * math.sqrt(c_e) * c_max / 2!r} A/m^2"},
+        tag((POS, "Reaction rate constant [mol.m-2.s-1]"), (ELYTE, "Initial concentration [mol.m-3]"))
+        + ": i0_ref = F k sqrt(c_e) c_max / 2")
     put("kinetics.i0_model", {"value": "sqrt"}, f"BPX: {src.name} Butler–Volmer form i0 = F k sqrt(c_e c_s (c_max - c_s))")
     for a in ("alpha_a", "alpha_c"):
         put(f"kinetics.{a}", {"value": "0.5"}, f"BPX: {src.name} symmetric Butler–Volmer of the BPX standard")
-    for key, name in (("transport.x_min", "Minimum stoichiometry"), ("transport.x_max", "Maximum stoichiometry")):
-        if values[key] is not None:
-            put(key, {"value": f"{_number(values[key], src, POS, name)!r}"}, tag[key])
-    put("transport.x_initial", {"value": f"{sto[1]!r}"}, f"BPX: {src.name} {POS}.Maximum stoichiometry "
-        "(start fully lithiated, as lmr_default)" if values["transport.x_max"] is not None
+    if x_min is not None:
+        put("transport.x_min", {"value": f"{x_min!r}"}, tag((POS, "Minimum stoichiometry")))
+    if x_max is not None:
+        put("transport.x_max", {"value": f"{x_max!r}"}, tag((POS, "Maximum stoichiometry")))
+    put("transport.x_initial", {"value": f"{window[1]!r}"},
+        tag((POS, "Maximum stoichiometry")) + " (start fully lithiated, as lmr_default)" if x_max is not None
         else "assumed: fully lithiated start (no stoichiometry window in the BPX file)")
     for (sec, name), (key, unit, _) in FIELDS.items():
         if key in ("transport.activation_energy", "transport.reference_temperature", "conditions.temperature") \
-                and values[key] is not None:
-            put(key, {"value": f"{_number(values[key], src, sec, name)!r} {unit}"}, tag[key])
+                and num(sec, name) is not None:
+            put(key, {"value": f"{num(sec, name)!r} {unit}"}, tag((sec, name)))
 
     base = read_toml(Path(_lmr_default()))
     for key in LACKING:
@@ -126,7 +131,7 @@ def bpx_to_toml(bpx_file: str | Path, out: str | Path, *, title: str | None = No
         origin = str(entry.pop("source"))
         put(key, entry, f"assumed: not in BPX; from lmr_default ({origin.removeprefix('assumed: ')})")
     report.lacking = list(LACKING)
-    report.mapped = {f"{sec}.{name}": key for (sec, name), (key, _, _) in FIELDS.items() if values[key] is not None}
+    report.mapped = {f"{sec}.{name}": key for (sec, name), (key, _, _) in FIELDS.items() if name in par[sec]}
     used = {name for (sec, name) in FIELDS if sec == POS}
     report.ignored = sorted(set(par[POS]) - used)
 
@@ -152,14 +157,6 @@ def _parameterisation(src: Path) -> dict:
                              key=f"Parameterisation.{sec}")
     par.setdefault(CELL, {})
     return par
-
-
-def _get(par: dict, sec: str, name: str, required: bool, src: Path):
-    if name not in par.get(sec, {}):
-        if required:
-            raise InputError("required field is missing", file=str(src), key=f"Parameterisation.{sec}.{name}")
-        return None
-    return par[sec][name]
 
 
 def _number(v, src: Path, sec: str, name: str) -> float:
