@@ -178,3 +178,40 @@ def test_mesh_vtu_is_read_by_meshio(tmp_path):
     pv = pytest.importorskip("pyvista")                      # and VTK's own reader agrees
     grid = pv.read(path)
     assert grid.n_cells == pm.num_cells and set(np.unique(grid.cell_data["cell_tag"])) == set(pm.cell_tags.values)
+
+
+_PARALLEL_WRITE = """
+import sys
+import dolfinx_solver
+from mpi4py import MPI
+from dolfinx import fem, mesh
+from sim.vtk import FieldSeries, write_mesh
+m = mesh.create_unit_square(MPI.COMM_WORLD, 7, 5)
+V = fem.functionspace(m, ("Lagrange", 2))
+u = fem.Function(V)
+u.interpolate(lambda x: x[0] ** 2 + 3 * x[1])
+FieldSeries(sys.argv[1], "f", m).write(1.0, {"u": u})
+write_mesh(sys.argv[1] + "/mesh.vtu", m)
+"""
+
+
+@pytest.mark.slow
+def test_vtk_output_is_the_same_on_two_ranks(tmp_path):
+    """Gathered on rank 0 in global dof order: 1 and 2 ranks write the same points, cells and values."""
+    import meshio
+
+    script = tmp_path / "write.py"
+    script.write_text(_PARALLEL_WRITE)
+    env = {**__import__("os").environ, "PYTHONPATH": str(REPO)}
+    mpiexec = Path(sys.executable).parent / "mpiexec"
+    for n in (1, 2):
+        subprocess.run([str(mpiexec), "-n", str(n), sys.executable, str(script), str(tmp_path / f"n{n}")], env=env,
+                       check=True, capture_output=True, timeout=300)
+    for name in ("f_000000.vtu", "mesh.vtu"):
+        a, b = meshio.read(tmp_path / "n1" / name), meshio.read(tmp_path / "n2" / name)
+        assert len(a.points) == len(b.points) == 48 and len(a.cells[0].data) == len(b.cells[0].data) == 70
+        key = lambda m: {tuple(sorted(map(tuple, np.round(m.points[c], 12)))) for c in m.cells[0].data}  # noqa: E731
+        assert key(a) == key(b)                                  # the same triangles, whatever the numbering
+    fa, fb = (meshio.read(tmp_path / f"n{n}" / "f_000000.vtu") for n in (1, 2))
+    for m in (fa, fb):
+        assert np.max(np.abs(m.point_data["u"] - (m.points[:, 0] ** 2 + 3 * m.points[:, 1]))) < 1e-12
