@@ -120,14 +120,27 @@ def check_bounds(v: float, *, file=None, key=None, gt=None, ge=None, lt=None, le
 
 
 def to_quantity(value, unit: str, *, file=None, key=None, gt=None, ge=None, lt=None, le=None,
-                allow_inf: bool = False) -> float:
+                allow_inf: bool = False, bare: bool = False) -> float:
     """A value with a unit ("8 um") -> SI float, checked against bounds given in ``unit`` (not SI).
 
     A bare number is taken in ``unit`` for dimensionless quantities only (see :func:`sim.units.to_si`).
-    Bounds are compared in ``unit`` (use "K", not "degC", for temperatures).
+    Bounds are compared in ``unit`` (use "K", not "degC", for temperatures). ``bare=True``: a bare
+    number means ``unit`` (case keys documented with a fixed unit, e.g. hours per cycle).
     """
     from sim.units import to_si
 
+    if bare and unit and isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = f"{value!r} {unit}"
+    if not unit and isinstance(value, str):       # a dimensionless entry: a plain number is expected
+        try:
+            value = float(value)
+        except ValueError:
+            try:
+                v = to_si(value, unit)
+            except InputError:
+                raise InputError(f"got {value!r}; allowed: a number {_describe(gt, ge, lt, le)}".rstrip(),
+                                 file=file, key=key) from None
+            return check_bounds(v, file=file, key=key, gt=gt, ge=ge, lt=lt, le=le, allow_inf=allow_inf, shown=value)
     v = to_si(value, unit, file=file, key=key)
     scale = _unit_scale(unit)
     check_bounds(v / scale, file=file, key=key, gt=gt, ge=ge, lt=lt, le=le, unit=unit, allow_inf=allow_inf,
@@ -221,10 +234,12 @@ class Entries:
     Call :meth:`allow` first so unknown keys are refused with the allowed list.
     """
 
-    def __init__(self, data: dict | None, *, file: str | None, prefix: str = "", origins: dict | None = None):
+    def __init__(self, data: dict | None, *, file: str | None, prefix: str = "", origins: dict | None = None,
+                 bare_units: bool = False):
         if data is not None and not isinstance(data, dict):
             raise InputError(f"must be a table, got {data!r}", file=file, key=prefix or None)
         self.data, self.file, self.prefix, self.origins = dict(data or {}), file, prefix, dict(origins or {})
+        self.bare_units = bare_units      # a bare number in a quantity means the getter's unit
 
     def key(self, name: str) -> str:
         return f"{self.prefix}.{name}" if self.prefix else name
@@ -260,7 +275,7 @@ class Entries:
 
     def quantity(self, name: str, unit: str, default=_MISSING, **bounds) -> float:
         """SI value of a quantity written in any unit convertible to ``unit``; bounds in ``unit``."""
-        return self._get(name, default, lambda v, **kw: to_quantity(v, unit, **kw, **bounds))
+        return self._get(name, default, lambda v, **kw: to_quantity(v, unit, bare=self.bare_units, **kw, **bounds))
 
     def integer(self, name: str, default=_MISSING, *, ge=None, le=None) -> int:
         return self._get(name, default, lambda v, **kw: to_integer(v, ge=ge, le=le, **kw))
