@@ -104,6 +104,11 @@ def replace_dir(src: Path, dst: Path) -> Path:
     return dst
 
 
+def _missing_parents(path: Path) -> list[Path]:
+    """The parent folders of ``path`` that do not exist yet, deepest first."""
+    return [p for p in Path(path).absolute().parents if not p.exists()]
+
+
 class StagedDir:
     """A results folder ``out`` written in a hidden sibling ``.OUT.tmp-XXXXXXXX`` (``.path``). Collective.
 
@@ -120,13 +125,14 @@ class StagedDir:
 
     def __init__(self, out: str | Path, *, comm=None, overwrite: bool = True, failed: str | Path | None = None,
                  merge: bool = False, command: str = ""):
-        self.out, self.comm, self.merge = Path(out), comm, merge
+        self.out, self.comm, self.merge, self._made = Path(out), comm, merge, []
         self.failed = None if failed is None else Path(failed)
         check_out_dir(self.out, overwrite, merge=merge)
         path = None
         if self._root:
             from sim.case import clean_orphans, mark_owner, write_marker
 
+            self._made = _missing_parents(self.out)       # removed again if nothing is published
             self.out.parent.mkdir(parents=True, exist_ok=True)
             clean_orphans(self.out)
             path = hidden_sibling(self.out)
@@ -171,8 +177,14 @@ class StagedDir:
         return dest
 
     def discard(self) -> None:
+        """Delete the staged folder and the parent folders this stage created (nothing is left behind)."""
         if self._root:
             shutil.rmtree(self.path, ignore_errors=True)
+            for parent in self._made:
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break            # not empty: something else was put there meanwhile
 
     def __enter__(self) -> Path:
         return self.path

@@ -14,7 +14,8 @@ Profile CSV (units in the names; ``#`` lines before the table are ``key: value``
     ...
 
 ``distance_nm`` is the in-plane distance from the particle edge in the image (strictly increasing,
-each distance once: average repeated measurements before fitting), the value a fraction in [0, 1],
+each distance once: average repeated measurements before fitting), the value a fraction in [0, 1]
+(within 3 sigma of noise),
 ``sigma`` its standard error (> 0 and <= 1). Header bounds: radius <= 10 µm, lamella thickness <=
 10 µm, 1 <= cycles <= 1e6, hours per cycle <= 1e4, offset < radius + thickness / 2. Maps: a 2D array of the quantity (``.npy`` or TIFF), a
 particle mask of the same shape and the pixel size give the profile by binning pixels on
@@ -43,6 +44,7 @@ MIN_POINTS = 5
 MAX_LENGTH_NM = 1e4          # particle radius, lamella thickness, blur: a primary particle is < 10 µm
 MAX_CYCLES = 1e6
 MAX_HOURS = 1e4
+NOISE_SIGMAS = 3.0           # a measured fraction may stray outside [0, 1] by this many standard errors
 
 
 @dataclass(frozen=True)
@@ -82,17 +84,18 @@ def _number(text: str, file: str, key: str, *, positive=False, nonneg=False, le=
 
 
 def check_profile(profile: Profile, file: str) -> Profile:
-    """Checks every profile passes, read from a CSV or binned from a map: a fraction in [0, 1] per point,
-    0 < sigma <= 1, distances inside the particle, strictly increasing and unique, enough points."""
+    """Checks every profile passes, read from a CSV or binned from a map: a fraction in [0, 1] per point
+    (within 3 sigma: measured values scatter), 0 < sigma <= 1, distances inside the particle, strictly increasing and unique, enough points."""
     d, v, s = profile.distance, profile.value, profile.sigma
     where = (lambda i: profile.header.get("_lines", {}).get(i, f"point {i + 1}"))  # noqa: E731
     for i in range(len(d)):
-        if not 0.0 <= v[i] <= 1.0:
-            raise InputError(f"{profile.quantity} {v[i]:g} is not a fraction; allowed: 0 <= value <= 1",
-                             file=file, key=f"{where(i)}, column {profile.quantity}")
         if not 0.0 < s[i] <= 1.0:
             raise InputError(f"sigma {s[i]:g}; allowed: a standard error > 0 and <= 1 (a fraction)",
                              file=file, key=f"{where(i)}, column sigma")
+        if not -NOISE_SIGMAS * s[i] <= v[i] <= 1.0 + NOISE_SIGMAS * s[i]:
+            raise InputError(f"{profile.quantity} {v[i]:g} (sigma {s[i]:g}) is not a fraction; allowed: 0 <= value "
+                             f"<= 1 within {NOISE_SIGMAS:g} sigma of noise", file=file,
+                             key=f"{where(i)}, column {profile.quantity}")
         if not 0.0 <= d[i] <= profile.particle_radius:
             raise InputError(f"distance {d[i] * 1e9:g} nm outside the particle; allowed: 0 <= distance_nm <= "
                              f"particle_radius_nm ({profile.particle_radius * 1e9:g})", file=file,
