@@ -325,12 +325,14 @@ def _nearest_existing(path: Path) -> Path:
     return p
 
 
-def _writable(folder: Path) -> bool:
-    """Can this process create entries in ``folder``? (root passes ``os.access`` everywhere, so also probe.)"""
+def _writable(folder: Path, probe_in: Path) -> bool:
+    """Can this process create entries in ``folder``? ``os.access`` answers for permissions; root passes it
+    everywhere (also on /proc), so a probe folder is made and removed at once in ``probe_in`` (the folder
+    that receives the staging folder, never inside a results folder)."""
     if not os.access(folder, os.W_OK | os.X_OK):
         return False
     try:
-        probe = folder / f".sim-probe-{os.getpid()}-{time.monotonic_ns()}"
+        probe = probe_in / f".sim-probe-{os.getpid()}-{time.monotonic_ns()}"
         probe.mkdir()
         probe.rmdir()
     except OSError:
@@ -352,7 +354,7 @@ def check_out(out: str | Path, *, overwrite: bool = False, option: str = "--out"
     base = _nearest_existing(out)
     if not base.is_dir():
         raise InputError(f"{out} lies under {base}, which is a file, not a folder; choose another {option}", key=option)
-    if not _writable(base if not out.exists() else out):
+    if not _writable(out if out.exists() else base, _nearest_existing(out.parent)):
         where = out if out.exists() else base
         raise InputError(f"{where} is not writable (permission denied or read-only); choose another {option}",
                          key=option)
@@ -433,11 +435,12 @@ def clean_orphans(out: str | Path) -> list[Path]:
 
 
 # --------------------------------------------------------------------------- cost estimate
-# cells per unit measure for a quasi-uniform mesh of element size h: a regular simplex has
-# volume h³/(6√2) (3D) and area √3 h²/4 (2D); gmsh meshes are close to that on average.
-_CELL_MEASURE = {1: lambda h: h, 2: lambda h: math.sqrt(3) / 4 * h * h, 3: lambda h: h**3 / (6 * math.sqrt(2))}
-# nodes per cell of a large simplex mesh (Euler: ~1/2 in 2D, ~1/5.5 in 3D) and per degree
-_NODES_PER_CELL = {1: {1: 1.0, 2: 2.0}, 2: {1: 0.5, 2: 2.0}, 3: {1: 0.18, 2: 1.4}}
+# mean cell measure of a quasi-uniform mesh of element size h: a regular triangle has area √3 h²/4
+# (gmsh 2D meshes match it within 5 %); gmsh tetrahedra are on average twice the regular volume
+# h³/(6√2). Checked against gmsh meshes of a sphere in tests/test_input_layer.py.
+_CELL_MEASURE = {1: lambda h: h, 2: lambda h: math.sqrt(3) / 4 * h * h, 3: lambda h: h**3 / (3 * math.sqrt(2))}
+# nodes per cell of a large simplex mesh (Euler: ~1/2 in 2D, ~1/5 in 3D), by Lagrange degree
+_NODES_PER_CELL = {1: {1: 1.0, 2: 2.0}, 2: {1: 0.5, 2: 2.0}, 3: {1: 0.2, 2: 1.4}}
 # memory of a sparse direct (LU) solve per unknown, including fill-in: measured magnitudes
 _BYTES_PER_UNKNOWN = {1: 2e3, 2: 8e3, 3: 5e4}
 DEFAULT_MAX_UNKNOWNS = 2_000_000
