@@ -349,7 +349,8 @@ def _read(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, dict[str, dic
     meta = data.pop("meta", {})
     if not isinstance(meta, dict):
         raise InputError("[meta] must be a table", file=str(path), key="meta")
-    if not data and "inherits" not in meta:
+    has_entries = any(not isinstance(t, dict) or t for t in data.values())  # a non-table is refused below
+    if not has_entries and "inherits" not in meta:
         raise InputError(f"empty parameter set: no sections and no meta.inherits; allowed sections: "
                          f"{', '.join(SECTIONS)}", file=str(path))
     entries: dict[str, dict] = {}
