@@ -79,6 +79,33 @@ def test_kill_driver_and_resume_gives_the_uninterrupted_table(tmp_path):
     assert loss[(1e-16, 1)] > loss[(1e-17, 1)] and loss[(1e-17, 3)] > loss[(1e-17, 1)]
 
 
+@pytest.mark.slow
+def test_edited_parameter_file_after_kill_reruns_every_affected_case(tmp_path):
+    """kill -9 after the first case, edit the parameter file, resume: the table holds only the new version."""
+    (tmp_path / "p.toml").write_text('[meta]\ninherits = "csernica2021"\n')
+    (tmp_path / "case.toml").write_text(CASE.replace('params = "csernica2021"', 'params = "p.toml"'))
+    path = tmp_path / "sweep.toml"
+    path.write_text('[sweep]\ncase = "case.toml"\n[axes]\n"protocol.cycles" = [1, 2, 3]\n')
+    out = tmp_path / "out"
+    driver = sim_sweep(path, "--out", out, "--workers", 1, background=True)
+    deadline = time.monotonic() + 300
+    while len(finished(out)) < 1 and time.monotonic() < deadline and driver.poll() is None:
+        time.sleep(0.05)
+    driver.send_signal(signal.SIGKILL)
+    driver.wait(timeout=30)
+    assert 1 <= len(finished(out)) < 3, "the kill must land after the first and before the last case"
+    (tmp_path / "p.toml").write_text('[meta]\ninherits = "csernica2021"\n[oxygen]\n'
+                                     'diffusivity = { value = "4e-17 cm^2/s", source = "test" }\n')
+    again = sim_sweep(path, "--out", out, "--workers", 1)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "(3 run now)" in again.stdout and "3 case(s) changed" in again.stdout
+    table = pd.read_parquet(out / "results.parquet")
+    assert len(table) == 3 and (table["status"] == "ok").all()
+    assert table["D_O_cm2_s"].tolist() == pytest.approx([4e-17] * 3)
+    markers = {c: json.loads((out / "cases" / c / "result.json").read_text()) for c in table["case_id"]}
+    assert [markers[c]["wall_time_s"] for c in table["case_id"]] == table["wall_time_s"].tolist()
+
+
 LITHIUM_CASE = """model = "lithium"
 params = "lmr_default"
 geometry = "radial"

@@ -134,7 +134,7 @@ def run_sweep(sweep_file: str | Path, out_dir: str | Path, *, workers: int | Non
     client = _client(workers or os.cpu_count() or 1, scheduler) if todo else None
     try:
         changed = prepare_out_dir(sweep, out, stored)
-        if changed and progress:
+        if changed:
             print(f"sim sweep: {len(changed)} case(s) changed since the first run (a parameter or profile file was "
                   f"edited); they run again, the table holds only the current ones")
         lock = _lock(out)
