@@ -152,12 +152,13 @@ def to_integer(value, *, file=None, key=None, ge: int | None = None, le: int | N
     """A whole number within [ge, le]; ``1e10`` for ``le = 1e6`` is refused naming the bound, ``2.5`` and
     ``true`` too. A float with an integral value (``10.0``, from ``--set``) is accepted."""
     allowed = _describe(ge=ge, le=le).replace("a finite number", "any")
+    shown = f"{value:g}" if isinstance(value, float) else repr(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or \
             (isinstance(value, float) and not (math.isfinite(value) and value == int(value))):
-        raise InputError(f"got {value!r}; allowed: a whole number {allowed}", file=file, key=key)
+        raise InputError(f"got {shown}; allowed: a whole number {allowed}", file=file, key=key)
     v = int(value)
     if (ge is not None and v < ge) or (le is not None and v > le):
-        raise InputError(f"got {value!r}; allowed: a whole number {allowed}", file=file, key=key)
+        raise InputError(f"got {shown}; allowed: a whole number {allowed}", file=file, key=key)
     return v
 
 
