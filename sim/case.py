@@ -31,7 +31,7 @@ import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 from sim.errors import InputError
 
@@ -491,12 +491,3 @@ def parameter_digest(pset) -> str:
             h.update(Path(f).read_bytes())
     h.update(json.dumps(pset.as_dict(), sort_keys=True, default=str).encode())
     return h.hexdigest()
-
-
-def describe_origin(file: str | None, key: str | None) -> str:
-    """``file: key`` as an InputError prints it (for messages that wrap another error)."""
-    return ": ".join(str(p) for p in (file, key) if p)
-
-
-def value_repr(value: Any) -> str:
-    return json.dumps(value) if isinstance(value, (str, int, float, bool)) else repr(value)
