@@ -134,9 +134,9 @@ class Primary:
 class MeshSizes:
     """Target element sizes for gmsh (m)."""
 
-    size_outer: float = quantity("um", ge=1e-10, le=1e-3, doc="element size at the outer surface and in the bulk")
-    size_inner: float = quantity("um", ge=1e-10, le=1e-3, doc="element size on void and pore surfaces")
-    size_primary: float = quantity("nm", ge=1e-10, le=1e-4, default=5e-9, doc="element size in primary particles")
+    size_outer: float = quantity("um", gt=0, le=1e-3, doc="element size at the outer surface and in the bulk")
+    size_inner: float = quantity("um", gt=0, le=1e-3, doc="element size on void and pore surfaces")
+    size_primary: float = quantity("nm", gt=0, le=1e-4, default=5e-9, doc="element size in primary particles")
 
 
 @dataclass(frozen=True, kw_only=True)

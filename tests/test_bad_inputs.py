@@ -84,8 +84,8 @@ CORPUS = [
      ["--set", "geometry.particle_radius", "<= 0.001 m"]),
     ("params-inf", lambda d: ["params", "liu2024", "--set", "mechanics.youngs_modulus=inf GPa"],
      ["--set", "mechanics.youngs_modulus", "infinite"]),
-    ("params-size-tiny", lambda d: ["params", "liu2024", "--set", "mesh.size_outer=1e-6 nm"],
-     ["--set", "mesh.size_outer", ">= 1e-10"]),
+    ("params-size-huge", lambda d: ["params", "liu2024", "--set", "mesh.size_outer=2 mm"],
+     ["--set", "mesh.size_outer", "<= 0.001 m"]),
     ("params-set-syntax", lambda d: ["params", "liu2024", "--set", "geometry.void_radius"], ["--set", "KEY=VALUE"]),
     # --- sim oxygen
     ("oxygen-cycles-1e10", lambda d: oxygen(d, "protocol.cycles=1e10"), ["--set", "protocol.cycles", "<= 1e+06"]),
