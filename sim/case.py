@@ -468,6 +468,40 @@ def estimate_cost(dim: int, measure: float, size: float, *, degree: int = 1, com
     return Cost(cells, unknowns, unknowns * _BYTES_PER_UNKNOWN[dim])
 
 
+def particle_cost(geometry, sizes, kind: str, *, degree: int = 1, components: int = 1, growth: float = 0.3,
+                  n_cells: int | None = None) -> Cost:
+    """Up-front size of a secondary-particle mesh (``sim.mesh`` builders) from the parameter set.
+
+    ``geometry``/``sizes``: the set's ``Geometry`` and ``MeshSizes`` (m); ``kind``: radial | hollow |
+    axisym | 3d. Bulk cells at ``size_outer``; around the void and the pores a band meshed at
+    ``size_inner`` for 2·size_inner and graded to ``size_outer`` over (size_outer − size_inner)/growth
+    (the gmsh Threshold field of :mod:`sim.mesh`), integrated shell by shell. Rough (see the tests), meant
+    for refusing runs that cannot fit, not for planning.
+    """
+    import numpy as np
+
+    R, a, h_b, h_f = geometry.particle_radius, geometry.void_radius, sizes.size_outer, sizes.size_inner
+    if kind in ("radial", "hollow"):
+        cells = n_cells if n_cells is not None else (R - (a if kind == "hollow" else 0.0)) / min(h_b, h_f)
+        return estimate_cost(1, float(cells), 1.0, degree=degree, components=components)
+    dim = 2 if kind == "axisym" else 3
+    inner = ([a] if a > 0 else []) + [p.radius for p in geometry.pores]
+    measure = (math.pi / 2 * (R * R - sum(r * r for r in inner)) if dim == 2
+               else 4 / 3 * math.pi * (R**3 - sum(r**3 for r in inner)))
+    cells, band = 0.0, 0.0
+    if inner and h_f < h_b:
+        d_max = 2 * h_f + (h_b - h_f) / growth
+        d = np.linspace(0.0, d_max, 401)
+        h = np.clip(h_f + (d - 2 * h_f) * growth, h_f, h_b)
+        for r in inner:
+            size = math.pi * (r + d) if dim == 2 else 4 * math.pi * (r + d) ** 2   # half circle / sphere
+            cells += float(np.trapezoid(size / _CELL_MEASURE[dim](h), d))
+            band += float(np.trapezoid(size, d))
+    cells += max(measure - band, 0.0) / _CELL_MEASURE[dim](h_b)
+    unknowns = max(cells * _NODES_PER_CELL[dim][min(degree, 2)], 1.0) * components
+    return Cost(cells, unknowns, unknowns * _BYTES_PER_UNKNOWN[dim])
+
+
 def check_cost(cost: Cost, *, file=None, key=None, what: str = "this run") -> Cost:
     """Refuse a run over ``SIM_MAX_UNKNOWNS`` unknowns or ``SIM_MAX_MEMORY_GB`` GB (environment; defaults
     2e6 and 16), naming the key that sets the size and how to raise the limit."""

@@ -275,3 +275,21 @@ def test_fitted_offset_identifiability_is_stated():
     assert lo <= d["lamella_offset_nm"] <= hi and 0 <= lo and hi <= 0.9 * 120 + 1e-9
     assert d["D_O_over_offset_ci95_cm2_s"][0] <= d["D_O_cm2_s"] <= d["D_O_over_offset_ci95_cm2_s"][1]
     assert d["lamella_offset_note"].startswith("identifiable" if d["lamella_offset_identifiable"] else "not identifiable")
+
+
+def test_particle_cost_matches_the_gmsh_secondary_particle():
+    """The voided, pored Liu 2024 half section (refined band around void and pores): cells within 10 %."""
+    import dolfinx_solver  # noqa: F401
+    from mpi4py import MPI
+
+    from sim.case import particle_cost
+    from sim.mesh import mesh_from_params
+    from sim.params import load_params
+
+    for inner in ("0.03 um", "0.06 um"):
+        p = load_params("liu2024", {"mesh.size_inner": inner})
+        pm = mesh_from_params(p, "axisym", comm=MPI.COMM_SELF)
+        assert pm.num_cells == pytest.approx(particle_cost(p.geometry, p.mesh, "axisym").cells, rel=0.1)
+    p = load_params("liu2024", {"mesh.size_inner": "1e-6 um"})       # the issue's 3D element size
+    with pytest.raises(InputError, match="SIM_MAX_UNKNOWNS"):
+        check_cost(particle_cost(p.geometry, p.mesh, "3d", degree=2, components=3), key="mesh.size_inner")
