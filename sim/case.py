@@ -16,7 +16,7 @@ What it guarantees (README "Bad input: what is checked"):
 - :func:`clean_orphans`: hidden staging folders ``.OUT.tmp-*`` of a killed run of the same ``--out``
   are removed at the next run (only when the process that made them is gone).
 - :func:`check_cost`: an up-front estimate of unknowns and memory from the element size, refused over
-  a limit the user can raise (``SIM_MAX_UNKNOWNS``, ``SIM_MAX_MEMORY_GB``).
+  a limit the user can raise (``SIM_MAX_UNKNOWNS``, default 5e6; ``SIM_MAX_MEMORY_GB``, default 16).
 
 Everything here is SI inside; units are parsed once by :func:`sim.units.to_si`.
 """
@@ -442,9 +442,10 @@ def clean_orphans(out: str | Path) -> list[Path]:
 _CELL_MEASURE = {1: lambda h: h, 2: lambda h: math.sqrt(3) / 4 * h * h, 3: lambda h: h**3 / (3 * math.sqrt(2))}
 # nodes per cell of a large simplex mesh (Euler: ~1/2 in 2D, ~1/5 in 3D), by Lagrange degree
 _NODES_PER_CELL = {1: {1: 1.0, 2: 2.0}, 2: {1: 0.5, 2: 2.0}, 3: {1: 0.2, 2: 1.4}}
-# memory of a sparse direct (LU) solve per unknown, including fill-in: measured magnitudes
-_BYTES_PER_UNKNOWN = {1: 2e3, 2: 8e3, 3: 5e4}
-DEFAULT_MAX_UNKNOWNS = 2_000_000
+# memory per unknown of a whole run (assembly, solvers with fill-in): `sim bench` (c) measured 4-5 kB per
+# unknown for the 3D voided particle (8.3e4 to 1.85e6 unknowns); 1D/2D are taken no larger
+_BYTES_PER_UNKNOWN = {1: 5e3, 2: 5e3, 3: 5e3}
+DEFAULT_MAX_UNKNOWNS = 5_000_000
 DEFAULT_MAX_MEMORY_GB = 16.0
 
 
@@ -504,7 +505,7 @@ def particle_cost(geometry, sizes, kind: str, *, degree: int = 1, components: in
 
 def check_cost(cost: Cost, *, file=None, key=None, what: str = "this run") -> Cost:
     """Refuse a run over ``SIM_MAX_UNKNOWNS`` unknowns or ``SIM_MAX_MEMORY_GB`` GB (environment; defaults
-    2e6 and 16), naming the key that sets the size and how to raise the limit."""
+    5e6 and 16), naming the key that sets the size and how to raise the limit."""
     max_u = float(os.environ.get("SIM_MAX_UNKNOWNS", DEFAULT_MAX_UNKNOWNS))
     max_gb = float(os.environ.get("SIM_MAX_MEMORY_GB", DEFAULT_MAX_MEMORY_GB))
     if cost.unknowns > max_u or cost.memory > max_gb * 1e9:

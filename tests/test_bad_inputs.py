@@ -24,6 +24,9 @@ SCEN = ROOT / "validation" / "scenarios"
 SWEEP_CASE = 'model = "oxygen"\nparams = "csernica2021"\n[protocol]\ncycles = 1\nhours_delithiated_per_cycle = 1.2\n'
 
 
+LI_CASE = 'model = "lithium"\nparams = "liu2024"\ngeometry = "3d"\n[[protocol]]\nstep = "discharge at 1C for 10 s"\n'
+
+
 def w(d: Path, name: str, text: str | bytes) -> str:
     path = d / name
     path.write_bytes(text if isinstance(text, bytes) else text.encode())
@@ -152,6 +155,8 @@ CORPUS = [
      ["sweep.toml [axes]", "protocol.cycles", "value 0", ">= 1"]),
     ("sweep-base-unknown-key", lambda d: sweep(d, '"protocol.cycles" = [1]', case=SWEEP_CASE + "colour = 1\n"),
      ["sweep.toml", "sweep.case", "colour"]),
+    ("sweep-lithium-too-big", lambda d: sweep(d, '"mesh.size_inner" = ["0.03 um", "1e-6 um"]', case=LI_CASE),
+     ["sweep.toml [axes]", "mesh.size_inner", "1e-6 um", "SIM_MAX_UNKNOWNS"]),
     ("sweep-not-utf8", lambda d: ["sweep", w(d, "sweep.toml", b"[sweep]\ncase = '\xff'\n"), "--out", str(d / "out")],
      ["sweep.toml", "not UTF-8"]),
     ("sweep-out-is-file", lambda d: (w(d, "out", "x"), sweep(d, '"protocol.cycles" = [1]'))[1], ["--out", "is a file"]),

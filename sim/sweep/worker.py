@@ -81,10 +81,19 @@ def _validate_oxygen(case: str, overrides: dict, origins: dict) -> str:
 
 
 def _validate_lithium(case: str, overrides: dict, origins: dict) -> str:
-    from sim.case import parameter_digest
+    """The case as ``sim run`` reads it, and its mesh's cost (:func:`sim.case.particle_cost`) within the limit."""
+    from sim.case import check_cost, parameter_digest, particle_cost
     from sim.lithium.case import load_case
 
-    return parameter_digest(load_case(case, overrides).load_params())
+    spec = load_case(case, overrides)
+    pset = spec.load_params()
+    dim = {"radial": 1, "hollow": 1, "axisym": 2, "3d": 3}[spec.geometry]
+    components = 1 + (dim if spec.solver.mechanics else 0)
+    cost = particle_cost(pset.geometry, pset.mesh, spec.geometry, n_cells=spec.mesh.n_cells,
+                         degree=max(spec.solver.degree_c, spec.solver.degree_u if spec.solver.mechanics else 1),
+                         components=components)
+    check_cost(cost, file=case, key="mesh.size_inner", what=f"this {spec.geometry} case")
+    return parameter_digest(pset)
 
 
 def _validate_fit(case: str, overrides: dict, origins: dict) -> str:
