@@ -293,3 +293,25 @@ def test_particle_cost_matches_the_gmsh_secondary_particle():
     p = load_params("liu2024", {"mesh.size_inner": "1e-6 um"})       # the issue's 3D element size
     with pytest.raises(InputError, match="SIM_MAX_UNKNOWNS"):
         check_cost(particle_cost(p.geometry, p.mesh, "3d", degree=2, components=3), key="mesh.size_inner")
+
+
+def test_kill_9_leaves_a_staging_folder_that_the_next_run_removes(tmp_path):
+    """`sim oxygen` killed with SIGKILL while staging; the next run of the same --out cleans up after it."""
+    import signal
+    import time
+
+    case = ROOT / "validation" / "csernica2021" / "case.toml"
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "sim", "oxygen", str(case), "--out", str(out), "--set", "protocol.cycles=100000"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".out.tmp-*")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert list(tmp_path.glob(".out.tmp-*")), "the kill must land while the run is staged"
+    done = subprocess.run(cmd[:-2] + ["--set", "protocol.cycles=2"], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]            # the orphan is gone

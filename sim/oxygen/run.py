@@ -94,13 +94,10 @@ def load_case(case, overrides: dict | None = None, origin: str = "--set") -> tup
         head, _, tail = key.partition(".")
         where = origins.get(key, origin if isinstance(origin, str) else "--set")
         if key in ("geometry", "params") or head in CASE_TABLES:
-            if tail and head in CASE_TABLES:
+            if tail:
                 if not isinstance(data.setdefault(head, {}), dict):
                     raise InputError(f"[{head}] must be a table", file=file, key=head)
                 data[head][tail] = value
-            elif tail:
-                raise InputError(f"{key!r} is not a case key; allowed: geometry, params, "
-                                 f"protocol.*, solver.*, output.*", file=where, key=key)
             else:
                 data[key] = value
             case_origins[key] = where
