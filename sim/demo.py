@@ -1,7 +1,8 @@
 """``sim demo``: the main job of the README — build and picture the reference meshes, fit the bundled
 oxygen profile, and run the Liu 2024 particle at 10C and 0.1C with its stress maps.
 
-Each stage writes into its own sub-folder of ``--out`` and prints what it made.
+Each stage writes into its own sub-folder of ``--out`` (a re-run replaces the sub-folders an earlier
+demo wrote) and prints what it made.
 """
 from __future__ import annotations
 
@@ -22,9 +23,10 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from sim.case import check_out
     from sim.errors import InputError
 
-    out = Path(args.out)
+    out = check_out(args.out, merge=True)   # a file, under a file, not writable: refused before any stage
     stages = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = sorted(set(stages) - set(STAGES))
     if unknown:
@@ -51,7 +53,7 @@ def _stage_fit(out: Path) -> None:
     from sim.oxygen import fit_profiles
     from sim.oxygen.fit_cli import format_table
 
-    result = fit_profiles([EXAMPLE_PROFILE], out)
+    result = fit_profiles([EXAMPLE_PROFILE], out, overwrite=True)   # replaces an earlier demo's fit/ only
     print("\n".join("   " + line for line in format_table(result).splitlines()))
     print(f"   fit results: {out / 'fit.json'} and PNG plots in {out}/")
 

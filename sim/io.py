@@ -7,9 +7,10 @@ POSIX). A results folder is written into a hidden sibling folder and renamed int
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-import tomllib
+import sys
 import uuid
 from pathlib import Path
 
@@ -73,23 +74,19 @@ def save_npz_atomic(path: str | Path, **arrays) -> Path:
 
 
 def read_toml(path: str | Path, what: str = "file") -> dict:
-    """Parse a TOML file; a missing or malformed file raises InputError ("<what> not found", "not valid TOML")."""
-    try:
-        return tomllib.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise InputError(f"{what} not found", file=str(path)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"not valid TOML ({exc})", file=str(path)) from None
+    """Parse a TOML file; every read or syntax problem is an InputError naming the file (:func:`sim.case.read_toml`)."""
+    from sim.case import read_toml as _read_toml
+
+    return _read_toml(path, what)
 
 
 # --------------------------------------------------------------------------- folders
-def check_out_dir(out: Path, overwrite: bool) -> None:
-    """Refuse a non-empty existing results folder unless ``overwrite`` (never overwrite silently)."""
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out} exists and is not a folder; choose another --out", key="--out")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise InputError(f"results folder {out} exists and is not empty; choose another --out or pass --overwrite",
-                         key="--out")
+def check_out_dir(out: Path, overwrite: bool, *, merge: bool = False) -> None:
+    """Refuse a bad ``--out`` before any work (:func:`sim.case.check_out`): a file, under a file, not
+    writable, non-empty without ``overwrite``, or (with ``overwrite``) a folder this toolkit did not write."""
+    from sim.case import check_out
+
+    check_out(out, overwrite=overwrite, merge=merge)
 
 
 def replace_dir(src: Path, dst: Path) -> Path:
@@ -107,27 +104,41 @@ def replace_dir(src: Path, dst: Path) -> Path:
     return dst
 
 
+def _missing_parents(path: Path) -> list[Path]:
+    """The parent folders of ``path`` that do not exist yet, deepest first."""
+    return [p for p in Path(path).absolute().parents if not p.exists()]
+
+
 class StagedDir:
     """A results folder ``out`` written in a hidden sibling ``.OUT.tmp-XXXXXXXX`` (``.path``). Collective.
 
-    An existing non-empty ``out`` is refused unless ``overwrite`` (:func:`check_out_dir`). Rank 0
-    creates the folder and every rank gets its path (``comm=None``: a single process). End with
-    one of :meth:`publish`, :meth:`keep_as` or :meth:`discard`, or use it as a context manager
-    that yields ``.path``, publishes on success and on an exception keeps the partial folder as
-    ``failed`` if given, else discards it. ``merge=True``: publishing moves the staged files into
-    ``out`` instead of replacing it, so the other files in ``out`` stay.
+    ``out`` is checked first (:func:`check_out_dir`: an existing non-empty ``out`` is refused unless
+    ``overwrite``, and then only replaced if this toolkit wrote it). Rank 0 removes staging folders a
+    killed run of the same ``out`` left (:func:`sim.case.clean_orphans`), creates the folder with the
+    results marker (:data:`sim.case.MARKER`) and its owner's pid, and every rank gets its path
+    (``comm=None``: a single process). End with one of :meth:`publish`, :meth:`keep_as` or
+    :meth:`discard`, or use it as a context manager that yields ``.path``, publishes on success and on
+    an exception keeps the partial folder as ``failed`` if given (not for bad input, which leaves
+    nothing), else discards it. ``merge=True``: publishing moves the staged files into ``out``
+    instead of replacing it, so the other files in ``out`` stay.
     """
 
     def __init__(self, out: str | Path, *, comm=None, overwrite: bool = True, failed: str | Path | None = None,
-                 merge: bool = False):
-        self.out, self.comm, self.merge = Path(out), comm, merge
+                 merge: bool = False, command: str = ""):
+        self.out, self.comm, self.merge, self._made = Path(out), comm, merge, []
         self.failed = None if failed is None else Path(failed)
-        check_out_dir(self.out, overwrite)
+        check_out_dir(self.out, overwrite, merge=merge)
         path = None
         if self._root:
+            from sim.case import clean_orphans, mark_owner, write_marker
+
+            self._made = _missing_parents(self.out)       # removed again if nothing is published
             self.out.parent.mkdir(parents=True, exist_ok=True)
+            clean_orphans(self.out)
             path = hidden_sibling(self.out)
             path.mkdir()
+            mark_owner(path)
+            write_marker(path, command)
         self.path = Path(path if comm is None else comm.bcast(path, root=0))
 
     @property
@@ -142,6 +153,9 @@ class StagedDir:
         """Rename the staged folder to ``out`` (or move its entries into ``out``), once every rank is done."""
         self._barrier()
         if self._root:
+            from sim.case import OWNER
+
+            (self.path / OWNER).unlink(missing_ok=True)
             if self.merge:
                 self.out.mkdir(parents=True, exist_ok=True)
                 for f in self.path.iterdir():
@@ -156,12 +170,21 @@ class StagedDir:
         """Rename the staged folder to ``dest`` (replacing an older one); rank 0 only, no barrier,
         so it is safe while handling an error that not every rank has."""
         if self._root:
+            from sim.case import OWNER
+
+            (self.path / OWNER).unlink(missing_ok=True)
             replace_dir(self.path, dest)
         return dest
 
     def discard(self) -> None:
+        """Delete the staged folder and the parent folders this stage created (nothing is left behind)."""
         if self._root:
             shutil.rmtree(self.path, ignore_errors=True)
+            for parent in self._made:
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break            # not empty: something else was put there meanwhile
 
     def __enter__(self) -> Path:
         return self.path
@@ -169,8 +192,25 @@ class StagedDir:
     def __exit__(self, exc_type, exc, tb) -> bool:
         if exc_type is None:
             self.publish()
-        elif self.failed is not None:
+        elif self.failed is not None and not issubclass(exc_type, InputError):  # bad input leaves nothing
             self.keep_as(self.failed)
         else:
             self.discard()
         return False
+
+
+# --------------------------------------------------------------------------- terminal output
+@contextlib.contextmanager
+def quiet_broken_pipe():
+    """Printing into a closed pipe (``sim params liu2024 | head``) ends the command quietly with status 0.
+
+    The output is flushed inside the block, so the error cannot surface later at interpreter exit;
+    stdout is then pointed at /dev/null so Python's final flush stays silent.
+    """
+    try:
+        yield
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise SystemExit(0) from None

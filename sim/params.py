@@ -106,7 +106,10 @@ def _interval(md) -> str:
 def _check_range(v: float, md, file, key):
     ok = (md.get("gt") is None or v > md["gt"]) and (md.get("ge") is None or v >= md["ge"]) and \
          (md.get("lt") is None or v < md["lt"]) and (md.get("le") is None or v <= md["le"])
-    if not ok or math.isnan(v) or (math.isinf(v) and not md.get("allow_inf")):
+    if math.isinf(v) and not md.get("allow_inf"):
+        raise InputError(f"non-physical value {v:g} (infinite); allowed: a finite value {_interval(md)}",
+                         file=file, key=key)
+    if not ok or math.isnan(v):
         raise InputError(f"non-physical value {v:g} (SI); allowed: {_interval(md)}", file=file, key=key)
 
 
@@ -115,8 +118,8 @@ def _check_range(v: float, md, file, key):
 class Geometry:
     """Secondary particle (M2/M3): outer radius, central void, pores (all m)."""
 
-    particle_radius: float = quantity("um", gt=0, doc="outer radius of the secondary particle")
-    void_radius: float = quantity("um", ge=0, default=0.0, doc="central void radius (0: solid)")
+    particle_radius: float = quantity("um", gt=0, le=1e-3, doc="outer radius of the secondary particle (<= 1 mm)")
+    void_radius: float = quantity("um", ge=0, le=1e-3, default=0.0, doc="central void radius (0: solid)")
     pores: tuple[Pore, ...] = pores(doc="pores: list of {radius, centre=[x, y, z]}")
 
 
@@ -124,22 +127,22 @@ class Geometry:
 class Primary:
     """Primary particle (M1): a sphere, or an ellipsoid with semi-axes (a, b, c)."""
 
-    radius: float = quantity("nm", gt=0, doc="equivalent-sphere radius")
-    aspect_ratio: float = quantity("", gt=0, default=1.0, doc="c/a of a spheroid (1: sphere)")
+    radius: float = quantity("nm", gt=0, le=1e-4, doc="equivalent-sphere radius (<= 100 µm)")
+    aspect_ratio: float = quantity("", ge=0.01, le=100, default=1.0, doc="c/a of a spheroid (1: sphere)")
 
 
 @dataclass(frozen=True, kw_only=True)
 class MeshSizes:
     """Target element sizes for gmsh (m)."""
 
-    size_outer: float = quantity("um", gt=0, doc="element size at the outer surface and in the bulk")
-    size_inner: float = quantity("um", gt=0, doc="element size on void and pore surfaces")
-    size_primary: float = quantity("nm", gt=0, default=5e-9, doc="element size in primary particles")
+    size_outer: float = quantity("um", gt=0, le=1e-3, doc="element size at the outer surface and in the bulk")
+    size_inner: float = quantity("um", gt=0, le=1e-3, doc="element size on void and pore surfaces")
+    size_primary: float = quantity("nm", gt=0, le=1e-4, default=5e-9, doc="element size in primary particles")
 
 
 @dataclass(frozen=True, kw_only=True)
 class Conditions:
-    temperature: float = quantity("K", gt=0, doc="operating temperature")
+    temperature: float = quantity("K", gt=0, le=2000, doc="operating temperature")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -245,17 +248,22 @@ class ParameterSet:
             raise InputError(f"parameter set has no [{'], ['.join(missing)}] section, which this model needs",
                              file=self.files[0] if self.files else self.name)
 
-    def override(self, assignments: dict[str, Any]) -> "ParameterSet":
-        """A new set with entries replaced, e.g. ``{"geometry.void_radius": "0.3 um"}``; validated like a file."""
+    def override(self, assignments: dict[str, Any], origin: str | dict[str, str] = "--set") -> "ParameterSet":
+        """A new set with entries replaced, e.g. ``{"geometry.void_radius": "0.3 um"}``; validated like a file.
+
+        ``origin``: where the assignments come from, named in error messages: one name for all
+        (``"--set"``, ``"case.toml [set]"``) or a dict key -> name (``sim.case.Layers.origins``).
+        """
+        origin_of = (lambda k: origin.get(k, "--set")) if isinstance(origin, dict) else (lambda k: origin)  # noqa: E731
         merged = {k: dict(v) for k, v in self.raw.items()}
         for key, value in assignments.items():
             sec, _, name = key.partition(".")
             allowed = {f.name for f in fields(SECTIONS[sec])} if sec in SECTIONS else set()
             if name not in allowed:
                 hint = f"keys in [{sec}]: {', '.join(sorted(allowed))}" if allowed else f"sections: {', '.join(SECTIONS)}"
-                raise InputError(f"unknown parameter; allowed {hint}", file="--set", key=key)
+                raise InputError(f"unknown parameter; allowed {hint}", file=origin_of(key), key=key)
             entry = dict(merged.get(key, {}))
-            entry["_file"] = "--set"
+            entry["_file"] = origin_of(key)
             if isinstance(value, dict):
                 entry = {**{k: v for k, v in entry.items() if k not in ("value", "x", "y")}, **value}
             else:
@@ -268,10 +276,16 @@ class ParameterSet:
                              ("mechanics.fracture_toughness", "mechanics.fracture_energy")):
             if given in assignments and other not in assignments:
                 merged.pop(other, None)     # overriding one of the pair re-derives the other
-        return _build(self.name, self.meta, merged, ("--set",) + tuple(self.files))
+        first = origin_of(next(iter(assignments))) if assignments else "--set"
+        return _build(self.name, self.meta, merged, (first,) + tuple(self.files))
 
-    def as_dict(self) -> dict:
-        """Resolved values (SI) with their sources, for result folders."""
+    def as_dict(self, units: str = "si") -> dict:
+        """Resolved values with their sources, for result folders.
+
+        ``units="si"``: ``value`` in SI with its SI base unit; ``units="display"``: ``value`` in the
+        unit the field is documented in, as users write it (``8 µm``, ``150 GPa``, ``cm²/s``, ``V``),
+        with ``value_si`` beside it.
+        """
         out: dict[str, Any] = {"name": self.name, "meta": self.meta, "files": [str(f) for f in self.files]}
         for sec in SECTIONS:
             obj = getattr(self, sec)
@@ -284,10 +298,34 @@ class ParameterSet:
                     v = v.to_toml()
                 elif isinstance(v, tuple):
                     v = [dataclasses.asdict(p) for p in v]
-                out[sec][f.name] = {"value": v, "unit": si_unit(f.metadata.get("unit", "")) if
-                                    f.metadata.get("kind") in ("quantity", "table") else None,
-                                    "source": self.sources.get(f"{sec}.{f.name}", "default")}
+                entry = {"value": v, "unit": si_unit(f.metadata.get("unit", "")) if
+                         f.metadata.get("kind") in ("quantity", "table") else None,
+                         "source": self.sources.get(f"{sec}.{f.name}", "default")}
+                if units == "display" and f.metadata.get("kind") == "pores":
+                    entry = {**_display(v, "um"), "value_si": v, "source": entry["source"]}
+                elif units == "display" and entry["unit"] is not None:
+                    entry = {**_display(v, f.metadata["unit"]), "value_si": v, "source": entry["source"]}
+                out[sec][f.name] = entry
         return out
+
+
+def _display(v, unit: str) -> dict:
+    """``{"value": v in unit, "unit": unit as users write it}`` for an SI scalar, table (y) or pore list."""
+    from sim.units import ureg
+
+    def conv(x):
+        if x is None or (isinstance(x, float) and math.isinf(x)):
+            return x
+        return float(ureg.Quantity(x, si_unit(unit) if si_unit(unit) != "1" else "dimensionless").to(
+            unit or "dimensionless").magnitude)
+
+    shown = f"{ureg.Unit(unit):~P}".replace("⁰⋅⁵", "^0.5") if unit else ""  # pint writes m^0.5 as m⁰⋅⁵
+    if isinstance(v, dict):                                   # a table: y in the display unit, x as is
+        return {"value": {**v, "y": [conv(y) for y in v["y"]], "y_unit": shown}, "unit": shown}
+    if isinstance(v, list):                                   # pores: lengths in the display unit
+        return {"value": [{"radius": conv(p["radius"]), "centre": [conv(c) for c in p["centre"]]} for p in v],
+                "unit": shown}
+    return {"value": conv(v), "unit": shown}
 
 
 # --------------------------------------------------------------------------- loading
@@ -308,8 +346,14 @@ def _read(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, dict[str, dic
     if path.resolve() in [p.resolve() for p in chain]:
         raise InputError("inheritance cycle: " + " -> ".join(str(p) for p in chain + (path,)) +
                          "; a set may not inherit from itself", file=str(chain[-1]), key="meta.inherits")
-    data = read_toml(path)
+    data = read_toml(path, "parameter file")
     meta = data.pop("meta", {})
+    if not isinstance(meta, dict):
+        raise InputError("[meta] must be a table", file=str(path), key="meta")
+    has_entries = any(not isinstance(t, dict) or t for t in data.values())  # a non-table is refused below
+    if not has_entries and "inherits" not in meta:
+        raise InputError(f"empty parameter set: no sections and no meta.inherits; allowed sections: "
+                         f"{', '.join(SECTIONS)}", file=str(path))
     entries: dict[str, dict] = {}
     files: tuple[Path, ...] = (path,)
     if "inherits" in meta:
@@ -343,12 +387,16 @@ def _read(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, dict[str, dic
     return meta, entries, files
 
 
-def load_params(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> ParameterSet:
-    """Load a parameter set by name (``params/<name>.toml``) or path; apply ``overrides``; return SI values."""
+def load_params(name_or_path: str | Path, overrides: dict[str, Any] | None = None,
+                origin: str | dict[str, str] = "--set") -> ParameterSet:
+    """Load a parameter set by name (``params/<name>.toml``) or path; apply ``overrides``; return SI values.
+
+    ``origin`` names where the overrides come from in error messages (see :meth:`ParameterSet.override`).
+    """
     path = resolve_path(name_or_path)
     meta, entries, files = _read(path)
     pset = _build(path.stem, meta, entries, files)
-    return pset.override(overrides) if overrides else pset
+    return pset.override(overrides, origin) if overrides else pset
 
 
 def _convert(md, entry: dict, file: str, key: str):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim.case import MARKER, write_marker
 from sim.errors import InputError
 from sim.io import (StagedDir, hidden_sibling, read_toml, remove_leftovers, save_npz_atomic, savefig_atomic,
                     write_atomic, write_text_atomic)
@@ -42,18 +43,27 @@ def test_staged_dir_refuses_publishes_keeps_failed_and_discards(tmp_path):
         StagedDir(out, overwrite=False)
     assert names(tmp_path) == ["res"]                    # refused before anything was created
 
+    with pytest.raises(InputError, match="not a results folder this toolkit wrote"):
+        StagedDir(out, overwrite=True)                   # --overwrite never deletes a folder we did not write
+    assert names(out) == ["old.txt"]
+    write_marker(out)
+
     stage = StagedDir(out, overwrite=True)
     (stage.path / "new.txt").write_text("2")
-    assert names(out) == ["old.txt"]                     # the old folder stays until publish
+    assert names(out) == [MARKER, "old.txt"]             # the old folder stays until publish
     stage.publish()
-    assert names(out) == ["new.txt"] and names(tmp_path) == ["res"]
+    assert names(out) == [MARKER, "new.txt"] and names(tmp_path) == ["res"]
 
     with pytest.raises(RuntimeError):
         with StagedDir(out, failed=tmp_path / "res.partial") as tmp:
             (tmp / "part.txt").write_text("x")
             raise RuntimeError("solver failed")
-    assert names(tmp_path) == ["res", "res.partial"] and names(tmp_path / "res.partial") == ["part.txt"]
-    assert names(out) == ["new.txt"]
+    assert names(tmp_path) == ["res", "res.partial"] and names(tmp_path / "res.partial") == [MARKER, "part.txt"]
+    assert names(out) == [MARKER, "new.txt"]
+    with pytest.raises(InputError):                      # bad input found late leaves no .partial either
+        with StagedDir(tmp_path / "late", failed=tmp_path / "late.partial") as tmp:
+            raise InputError("bad", key="k")
+    assert names(tmp_path) == ["res", "res.partial"]
 
     with pytest.raises(KeyError):
         with StagedDir(tmp_path / "other") as tmp:
@@ -62,7 +72,7 @@ def test_staged_dir_refuses_publishes_keeps_failed_and_discards(tmp_path):
 
     with StagedDir(out, merge=True) as tmp:
         (tmp / "more.txt").write_text("3")
-    assert names(out) == ["more.txt", "new.txt"]         # merged: the other files stay
+    assert names(out) == [MARKER, "more.txt", "new.txt"]  # merged: the other files stay
 
     (tmp_path / "file").write_text("")
     with pytest.raises(InputError, match="not a folder"):

@@ -111,7 +111,7 @@ def test_bad_length(tmp_path, value, expected):
     ("mechanics", "poisson_ratio", '"-1"', "> -1 and < 0.5"),
     ("mechanics", "poisson_ratio", "0.7", "> -1 and < 0.5"),
     ("transport", "x_initial", '"1.2"', ">= 0 and <= 1"),
-    ("conditions", "temperature", '"-300 degC"', "> 0 K"),
+    ("conditions", "temperature", '"-300 degC"', "> 0 and <= 2000 K"),
 ])
 def test_out_of_range(tmp_path, section, key, value, allowed):
     f = write(tmp_path, f'[{section}]\n{key} = {{ value = {value}, source = "x" }}\n')

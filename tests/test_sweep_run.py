@@ -79,16 +79,60 @@ def test_kill_driver_and_resume_gives_the_uninterrupted_table(tmp_path):
     assert loss[(1e-16, 1)] > loss[(1e-17, 1)] and loss[(1e-17, 3)] > loss[(1e-17, 1)]
 
 
+@pytest.mark.slow
+def test_edited_parameter_file_after_kill_reruns_every_affected_case(tmp_path):
+    """kill -9 after the first case, edit the parameter file, resume: the table holds only the new version."""
+    (tmp_path / "p.toml").write_text('[meta]\ninherits = "csernica2021"\n')
+    (tmp_path / "case.toml").write_text(CASE.replace('params = "csernica2021"', 'params = "p.toml"'))
+    path = tmp_path / "sweep.toml"
+    path.write_text('[sweep]\ncase = "case.toml"\n[axes]\n"protocol.cycles" = [1, 2, 3]\n')
+    out = tmp_path / "out"
+    driver = sim_sweep(path, "--out", out, "--workers", 1, background=True)
+    deadline = time.monotonic() + 300
+    while len(finished(out)) < 1 and time.monotonic() < deadline and driver.poll() is None:
+        time.sleep(0.05)
+    driver.send_signal(signal.SIGKILL)
+    driver.wait(timeout=30)
+    assert 1 <= len(finished(out)) < 3, "the kill must land after the first and before the last case"
+    (tmp_path / "p.toml").write_text('[meta]\ninherits = "csernica2021"\n[oxygen]\n'
+                                     'diffusivity = { value = "4e-17 cm^2/s", source = "test" }\n')
+    again = sim_sweep(path, "--out", out, "--workers", 1)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "(3 run now)" in again.stdout and "3 case(s) changed" in again.stdout
+    table = pd.read_parquet(out / "results.parquet")
+    assert len(table) == 3 and (table["status"] == "ok").all()
+    assert table["D_O_cm2_s"].tolist() == pytest.approx([4e-17] * 3)
+    markers = {c: json.loads((out / "cases" / c / "result.json").read_text()) for c in table["case_id"]}
+    assert [markers[c]["wall_time_s"] for c in table["case_id"]] == table["wall_time_s"].tolist()
+
+
+LITHIUM_CASE = """model = "lithium"
+params = "lmr_default"
+geometry = "radial"
+[parameters]
+"transport.x_initial" = 0.34
+[mesh]
+n_cells = 20
+[solver]
+mechanics = false
+[[protocol]]
+step = "discharge at 1C for 10 s"
+"""
+
+
 def test_failing_case_is_recorded_retried_and_a_changed_sweep_is_refused(tmp_path):
-    path = sweep_file(tmp_path, '"oxygen.diffusivity" = ["1e-17 cm^2/s", "-1e-17 cm^2/s"]')
+    # the second step is valid input but fails when run: a charge cannot reach 20 % DOD from DOD 0
+    (tmp_path / "case.toml").write_text(LITHIUM_CASE)
+    path = tmp_path / "sweep.toml"
+    path.write_text('[sweep]\ncase = "case.toml"\n[axes]\n'
+                    '"protocol[0].step" = ["discharge at 1C for 10 s", "charge at 1C to 20 % DOD"]\n')
     out = tmp_path / "out"
     first = sim_sweep(path, "--out", out, "--workers", 1)
     assert first.returncode == 1, first.stdout + first.stderr
     assert "1 ok, 1 failed" in first.stdout
     table = pd.read_csv(out / "results.csv")
     assert list(table["status"].str.split(":").str[0]) == ["ok", "failed"]
-    assert "InputError" in table["status"][1] and "oxygen.diffusivity" in table["status"][1]
-    assert table["o_loss_at_pct_final"][0] > 0
+    assert "InputError" in table["status"][1] and "cannot reach" in table["status"][1]
     ok_marker = (out / "cases" / table["case_id"][0] / "result.json").read_text()
 
     second = sim_sweep(path, "--out", out, "--workers", 1)   # only the failed case runs again
@@ -96,11 +140,12 @@ def test_failing_case_is_recorded_retried_and_a_changed_sweep_is_refused(tmp_pat
     assert (out / "cases" / table["case_id"][0] / "result.json").read_text() == ok_marker
     assert len(pd.read_parquet(out / "results.parquet")) == 2
 
-    path.write_text(path.read_text().replace('"-1e-17 cm^2/s"', '"3e-17 cm^2/s"'))
+    path.write_text(path.read_text().replace("to 20 % DOD", "for 5 s"))
     changed = sim_sweep(path, "--out", out)
     assert changed.returncode == 2
     assert str(path) in changed.stderr and "use a new --out" in changed.stderr and "Traceback" not in changed.stderr
-    assert json.loads((out / "sweep.json").read_text())["cases"][1]["overrides"]["oxygen.diffusivity"] == "-1e-17 cm^2/s"
+    assert json.loads((out / "sweep.json").read_text())["cases"][1]["overrides"]["protocol[0].step"] == \
+        "charge at 1C to 20 % DOD"
 
 
 def test_runs_on_an_existing_dask_cluster(tmp_path):

@@ -1,4 +1,4 @@
-"""``sim oxygen CASE.toml --out DIR [--set key=value ...]``: forward O-vacancy simulation (M1)."""
+"""``sim oxygen CASE.toml --out DIR [--overwrite] [--set key=value ...]``: forward O-vacancy simulation (M1)."""
 from __future__ import annotations
 
 
@@ -7,7 +7,9 @@ def register(sub) -> None:
 
     p = sub.add_parser("oxygen", help="simulate O-vacancy diffusion and O loss in a primary particle over cycling")
     p.add_argument("case", help="case file (TOML, model = \"oxygen\")")
-    p.add_argument("--out", required=True, help="results folder")
+    p.add_argument("--out", required=True, help="results folder (an existing non-empty one is refused unless "
+                                                "--overwrite)")
+    p.add_argument("--overwrite", action="store_true", help="replace a results folder this toolkit wrote")
     add_set_option(p, 'override a case or parameter entry, e.g. --set protocol.cycles=125 '
                       '--set oxygen.diffusivity="3e-17 cm^2/s"')
     p.set_defaults(func=run)
@@ -20,7 +22,8 @@ def run(args) -> int:
     from sim.oxygen.run import run_oxygen_case
     from sim.params_cli import parse_overrides
 
-    s = run_oxygen_case(args.case, args.out, parse_overrides(args.overrides), comm=MPI.COMM_WORLD)
+    s = run_oxygen_case(args.case, args.out, parse_overrides(args.overrides), comm=MPI.COMM_WORLD,
+                        overwrite=args.overwrite)
     if MPI.COMM_WORLD.rank != 0:
         return 0
     print(f"{s['geometry']} mesh, {s['cells']} cells, {s['dofs']} dofs; D_O = {s['D_O_cm2_s']:.3g} cm^2/s, "

@@ -10,7 +10,8 @@ the levels out exactly (variable projection) and searches only log10 τ (or δ),
 lamella offset h, on a grid followed by a bounded refinement. The 95 % interval on D_O is the
 profile-likelihood interval χ²(D) − χ²_min ≤ 3.84·max(1, χ²_red) (the factor inflates the
 interval when the scatter exceeds the stated σ). AIC = χ² + 2k, BIC = χ² + k ln n (Gaussian
-errors with known σ; constants dropped). t_eff = cycles × hours delithiated × 3600 s × the
+errors with known σ; constants dropped). With a fitted offset, the profile χ² over the offset grid
+states whether the profile pins the offset (:func:`offset_statement`). t_eff = cycles × hours delithiated × 3600 s × the
 Arrhenius factor of the cycling temperature; D_O is reported at the reference temperature.
 """
 from __future__ import annotations
@@ -47,6 +48,9 @@ class ModelFit:
     k: int
     front_depth: float | None = None  # core–shell δ (m)
     tau: float | None = None          # diffusion τ = D t / R²
+    offset_ci95: tuple[float, float] | None = None   # m, when the offset is fitted (grid resolution)
+    offset_identifiable: bool | None = None          # False: every searched offset fits within the 95 % level
+    D_over_offset_ci95: tuple[float, float] | None = None  # m²/s: best D_O across the offsets inside offset_ci95
     curve: tuple[np.ndarray, np.ndarray] = field(default=(np.empty(0), np.empty(0)), repr=False)
 
     @property
@@ -75,7 +79,24 @@ class ModelFit:
         if self.front_depth is not None:
             out["front_depth_nm"] = self.front_depth * 1e9
             out["D_O_definition"] = "parabolic-front equivalent: front depth = sqrt(2 D_O t_eff)"
+        if self.offset_ci95 is not None:
+            lo, hi = self.offset_ci95
+            out["lamella_offset_ci95_nm"] = [lo * 1e9, hi * 1e9]
+            out["lamella_offset_identifiable"] = self.offset_identifiable
+            out["D_O_over_offset_ci95_cm2_s"] = [self.D_over_offset_ci95[0] * 1e4, self.D_over_offset_ci95[1] * 1e4]
+            out["lamella_offset_note"] = offset_statement(self)
         return out
+
+
+def offset_statement(fit: "ModelFit") -> str:
+    """One sentence on how well the profile pins the fitted lamella offset (profile likelihood over the grid)."""
+    lo, hi = (v * 1e9 for v in fit.offset_ci95)
+    d_lo, d_hi = (v * 1e4 for v in fit.D_over_offset_ci95)
+    if not fit.offset_identifiable:
+        return (f"not identifiable: every searched offset ({lo:.0f}-{hi:.0f} nm) fits within the 95 % level; "
+                f"D_O ranges {d_lo:.2g}-{d_hi:.2g} cm^2/s over them, so give the offset if it is known")
+    return (f"identifiable: 95 % {lo:.0f}-{hi:.0f} nm (grid of {N_OFFSETS} offsets); D_O ranges "
+            f"{d_lo:.2g}-{d_hi:.2g} cm^2/s over it")
 
 
 class _Problem:
@@ -160,7 +181,24 @@ def _fit_model(problem: _Problem, model: str) -> ModelFit:
     n, k = len(problem.p.value), 3 + (len(hs) > 1)
     level = chi2_best + CHI2_95 * max(1.0, chi2_best / max(n - k, 1))
     ci, closed = _interval(profile_chi2, x_best, level, lo, hi, step)
-    return _make_fit(problem, model, x_best, h_best, ci, closed, chi2_best, beta, n, k)
+    fit = _make_fit(problem, model, x_best, h_best, ci, closed, chi2_best, beta, n, k)
+    if len(hs) > 1:
+        _offset_identifiability(fit, problem, model, table, grid, hs, level)
+    return fit
+
+
+def _offset_identifiability(fit: ModelFit, problem, model, table, grid, hs, level) -> None:
+    """Profile χ² over the offset grid (min over the nonlinear parameter on its grid): the offsets within
+    ``level`` give the 95 % range, and the best D_O at each of them shows how much the offset matters."""
+    best_x = grid[np.argmin(table, axis=0)]
+    inside = np.minimum(table.min(axis=0), fit.chi2) <= level
+    inside[np.argmin(np.abs(hs - fit.offset))] = True         # the best fit's own offset is inside
+    R, t = problem.p.particle_radius, problem.t_eff
+    to_D = (lambda s: 10.0**s * R**2 / t) if model == "diffusion" else (lambda s: (s * R) ** 2 / (2.0 * t))  # noqa: E731
+    Ds = [to_D(x) for x in best_x[inside]] + [fit.D_O]
+    fit.offset_ci95 = (float(min(hs[inside].min(), fit.offset)), float(max(hs[inside].max(), fit.offset)))
+    fit.offset_identifiable = not bool(inside.all())
+    fit.D_over_offset_ci95 = (float(min(Ds)), float(max(Ds)))
 
 
 def _interval(profile_chi2, x_best, level, lo, hi, step):

@@ -13,8 +13,11 @@ Profile CSV (units in the names; ``#`` lines before the table are ``key: value``
     2.5,0.61,0.03
     ...
 
-``distance_nm`` is the in-plane distance from the particle edge in the image, ``sigma`` the
-standard error of the value (> 0). Maps: a 2D array of the quantity (``.npy`` or TIFF), a
+``distance_nm`` is the in-plane distance from the particle edge in the image (strictly increasing,
+each distance once: average repeated measurements before fitting), the value a fraction in [0, 1]
+(within 3 sigma of noise),
+``sigma`` its standard error (> 0 and <= 1). Header bounds: radius <= 10 µm, lamella thickness <=
+10 µm, 1 <= cycles <= 1e6, hours per cycle <= 1e4, offset < radius + thickness / 2. Maps: a 2D array of the quantity (``.npy`` or TIFF), a
 particle mask of the same shape and the pixel size give the profile by binning pixels on
 their distance from the mask edge (Euclidean distance transform) with weighted standard errors.
 """
@@ -22,11 +25,12 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from sim.case import read_text
 from sim.errors import InputError
 from sim.io import write_text_atomic
 
@@ -37,6 +41,10 @@ QUANTITIES = {
 REQUIRED_HEADER = ("particle_radius_nm", "lamella_thickness_nm", "cycles", "hours_delithiated_per_cycle", "quantity")
 OPTIONAL_HEADER = ("lamella_offset_nm", "blur_fwhm_nm")
 MIN_POINTS = 5
+MAX_LENGTH_NM = 1e4          # particle radius, lamella thickness, blur: a primary particle is < 10 µm
+MAX_CYCLES = 1e6
+MAX_HOURS = 1e4
+NOISE_SIGMAS = 3.0           # a measured fraction may stray outside [0, 1] by this many standard errors
 
 
 @dataclass(frozen=True)
@@ -62,25 +70,51 @@ class Profile:
         return self.cycles * self.hours_delithiated_per_cycle * 3600.0
 
 
-def _number(text: str, file: str, key: str, *, positive=False, nonneg=False) -> float:
+def _number(text: str, file: str, key: str, *, positive=False, nonneg=False, le=None, ge=None) -> float:
     try:
         v = float(text)
     except (TypeError, ValueError):
         raise InputError(f"not a number: {text!r}", file=file, key=key) from None
-    if not math.isfinite(v) or (positive and v <= 0) or (nonneg and v < 0):
-        allowed = "a finite number > 0" if positive else ("a finite number >= 0" if nonneg else "a finite number")
+    lo = "> 0" if positive else (">= 0" if nonneg else (f">= {ge:g}" if ge is not None else ""))
+    allowed = "a finite number" + (f" {lo}" if lo else "") + (f" and <= {le:g}" if le is not None else "")
+    if not math.isfinite(v) or (positive and v <= 0) or (nonneg and v < 0) or (ge is not None and v < ge) \
+            or (le is not None and v > le):
         raise InputError(f"got {text!r}; allowed: {allowed}", file=file, key=key)
     return v
+
+
+def check_profile(profile: Profile, file: str) -> Profile:
+    """Checks every profile passes, read from a CSV or binned from a map: a fraction in [0, 1] per point
+    (within 3 sigma: measured values scatter), 0 < sigma <= 1, distances inside the particle, strictly increasing and unique, enough points."""
+    d, v, s = profile.distance, profile.value, profile.sigma
+    where = (lambda i: profile.header.get("_lines", {}).get(i, f"point {i + 1}"))  # noqa: E731
+    for i in range(len(d)):
+        if not 0.0 < s[i] <= 1.0:
+            raise InputError(f"sigma {s[i]:g}; allowed: a standard error > 0 and <= 1 (a fraction)",
+                             file=file, key=f"{where(i)}, column sigma")
+        if not -NOISE_SIGMAS * s[i] <= v[i] <= 1.0 + NOISE_SIGMAS * s[i]:
+            raise InputError(f"{profile.quantity} {v[i]:g} (sigma {s[i]:g}) is not a fraction; allowed: 0 <= value "
+                             f"<= 1 within {NOISE_SIGMAS:g} sigma of noise", file=file,
+                             key=f"{where(i)}, column {profile.quantity}")
+        if not 0.0 <= d[i] <= profile.particle_radius:
+            raise InputError(f"distance {d[i] * 1e9:g} nm outside the particle; allowed: 0 <= distance_nm <= "
+                             f"particle_radius_nm ({profile.particle_radius * 1e9:g})", file=file,
+                             key=f"{where(i)}, column distance_nm")
+        if i and d[i] <= d[i - 1]:
+            what = "repeats" if d[i] == d[i - 1] else "is smaller than"
+            raise InputError(f"distance {d[i] * 1e9:g} nm {what} the one before ({d[i - 1] * 1e9:g} nm); allowed: "
+                             f"strictly increasing distances, each once (average repeated measurements first)",
+                             file=file, key=f"{where(i)}, column distance_nm")
+    if len(d) < MIN_POINTS:
+        raise InputError(f"only {len(d)} data rows; a fit needs at least {MIN_POINTS}", file=file)
+    return profile
 
 
 def read_profile(path: str | Path) -> Profile:
     """Read and check a profile CSV; every problem raises InputError naming the file, line or key."""
     path = Path(path)
     file = str(path)
-    try:
-        lines = path.read_text().splitlines()
-    except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read profile ({exc.__class__.__name__})", file=file) from None
+    lines = read_text(path, "profile").splitlines()
     header, table_start = {}, None
     for i, line in enumerate(lines):
         s = line.strip()
@@ -100,12 +134,14 @@ def read_profile(path: str | Path) -> Profile:
     quantity = header["quantity"]
     if quantity not in QUANTITIES:
         raise InputError(f"unknown quantity {quantity!r}; allowed: {', '.join(QUANTITIES)}", file=file, key="quantity")
-    radius = _number(header["particle_radius_nm"], file, "particle_radius_nm", positive=True) * 1e-9
-    thickness = _number(header["lamella_thickness_nm"], file, "lamella_thickness_nm", positive=True) * 1e-9
-    cycles = _number(header["cycles"], file, "cycles", positive=True)
-    hours = _number(header["hours_delithiated_per_cycle"], file, "hours_delithiated_per_cycle", positive=True)
+    radius = _number(header["particle_radius_nm"], file, "particle_radius_nm", positive=True, le=MAX_LENGTH_NM) * 1e-9
+    thickness = _number(header["lamella_thickness_nm"], file, "lamella_thickness_nm", positive=True,
+                        le=MAX_LENGTH_NM) * 1e-9
+    cycles = _number(header["cycles"], file, "cycles", ge=1, le=MAX_CYCLES)
+    hours = _number(header["hours_delithiated_per_cycle"], file, "hours_delithiated_per_cycle", positive=True,
+                    le=MAX_HOURS)
     offset = _number(header.get("lamella_offset_nm", "0"), file, "lamella_offset_nm", nonneg=True) * 1e-9
-    blur = (_number(header["blur_fwhm_nm"], file, "blur_fwhm_nm", nonneg=True) * 1e-9
+    blur = (_number(header["blur_fwhm_nm"], file, "blur_fwhm_nm", nonneg=True, le=MAX_LENGTH_NM) * 1e-9
             if "blur_fwhm_nm" in header else None)
     if offset - thickness / 2 >= radius:
         raise InputError(f"lamella offset {offset * 1e9:g} nm misses the particle (radius {radius * 1e9:g} nm, "
@@ -113,14 +149,17 @@ def read_profile(path: str | Path) -> Profile:
                          file=file, key="lamella_offset_nm")
     if table_start is None:
         raise InputError(f"no table: expected a line 'distance_nm,{quantity},sigma' and data rows", file=file)
-    rows = list(csv.reader(lines[table_start:]))
+    try:
+        rows = list(csv.reader(lines[table_start:]))
+    except csv.Error as exc:
+        raise InputError(f"not a readable CSV table ({exc})", file=file) from None
     columns = [c.strip() for c in rows[0]]
     for col in ("distance_nm", quantity, "sigma"):
         if col not in columns:
             raise InputError(f"missing column {col!r}; the table needs columns distance_nm, {quantity}, sigma "
                              f"(found: {', '.join(columns)})", file=file, key=f"line {table_start + 1}")
     idx = [columns.index(c) for c in ("distance_nm", quantity, "sigma")]
-    data = []
+    data, line_of = [], {}
     for lineno, row in enumerate(rows[1:], start=table_start + 2):
         if not row or all(not c.strip() for c in row) or row[0].lstrip().startswith("#"):
             continue
@@ -128,17 +167,13 @@ def read_profile(path: str | Path) -> Profile:
             raise InputError(f"expected {len(columns)} cells, got {len(row)}", file=file, key=f"line {lineno}")
         d, v, s = (_number(row[i].strip(), file, f"line {lineno}, column {c}")
                    for i, c in zip(idx, ("distance_nm", quantity, "sigma")))
-        if s <= 0:
-            raise InputError(f"sigma must be > 0 (a standard error), got {s:g}", file=file, key=f"line {lineno}, column sigma")
-        if d < 0 or d * 1e-9 > radius:
-            raise InputError(f"distance {d:g} nm outside the particle; allowed: 0 <= distance_nm <= "
-                             f"particle_radius_nm ({radius * 1e9:g})", file=file, key=f"line {lineno}, column distance_nm")
+        line_of[len(data)] = f"line {lineno}"
         data.append((d * 1e-9, v, s))
-    if len(data) < MIN_POINTS:
-        raise InputError(f"only {len(data)} data rows; a fit needs at least {MIN_POINTS}", file=file)
-    arr = np.array(data)
-    return Profile(arr[:, 0], arr[:, 1], arr[:, 2], quantity, radius, thickness, cycles, hours, offset, blur,
-                   name=path.stem, header=header)
+    arr = np.array(data).reshape(-1, 3)
+    prof = Profile(arr[:, 0], arr[:, 1], arr[:, 2], quantity, radius, thickness, cycles, hours, offset, blur,
+                   name=path.stem, header={**header, "_lines": line_of})
+    check_profile(prof, file)
+    return replace(prof, header=header)
 
 
 def write_profile(path: str | Path, profile: Profile, comments: tuple[str, ...] = ()) -> None:

@@ -17,6 +17,9 @@ def run(args) -> int:
 
     from sim.scenarios import CASES_DIR, run_scenario
 
+    from sim.case import check_out
+
+    check_out(args.out, overwrite=True)      # a results folder this toolkit wrote is replaced at the end
     case = Path(args.case)
     if not case.exists() and (CASES_DIR / f"{args.case}.toml").exists():
         case = CASES_DIR / f"{args.case}.toml"

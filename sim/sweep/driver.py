@@ -47,21 +47,42 @@ def _describe(sweep: Sweep) -> dict:
             "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
 
 
-def prepare_out_dir(sweep: Sweep, out: Path) -> None:
-    """Create ``out`` or check it was made by this same sweep; write ``sweep.json`` once."""
+def check_out_dir(sweep: Sweep, out: Path) -> dict | None:
+    """Check ``out`` before anything is written: a new folder, or one this same sweep made (its
+    ``sweep.json`` has the same structure digest). Returns the stored record, or None for a new folder."""
+    from sim.case import check_out, read_text
+
+    check_out(out, merge=True)                    # a file, under a file, not writable
     record = out / "sweep.json"
     if record.exists():
-        stored = json.loads(record.read_text())
+        try:
+            stored = json.loads(read_text(record, "sweep record"))
+        except ValueError:
+            raise InputError(f"{record} is not a sweep record (not JSON); use a new --out", key="--out") from None
         if stored.get("digest") != sweep.digest:
             raise InputError(f"this sweep differs from the one that made {out} (stored hash {stored.get('digest', '?')[:12]}, "
                              f"now {sweep.digest[:12]}): the sweep file or its base case changed since the first run. "
                              f"Results are never mixed: use a new --out", file=str(sweep.file))
-        return
+        return stored
     if out.exists() and any(out.iterdir()):
         raise InputError(f"{out} exists and is not a sweep results folder (no sweep.json); use a new --out",
                          file=str(sweep.file))
+    return None
+
+
+def prepare_out_dir(sweep: Sweep, out: Path, stored: dict | None) -> list[str]:
+    """Create ``out`` (with the results marker) or update its ``sweep.json``; returns the ids of cases whose
+    resolved parameters changed since the record was written (an edited parameter file: they re-run)."""
+    from sim.case import write_marker
+
     (out / "cases").mkdir(parents=True, exist_ok=True)
-    write_json(record, _describe(sweep))
+    if stored is None:
+        write_marker(out, "sim sweep")
+    old = {c["case_id"] for c in (stored or {}).get("cases", [])}
+    changed = [c.case_id for c in sweep.cases if stored is not None and c.case_id not in old]
+    if stored is None or changed:
+        write_json(out / "sweep.json", _describe(sweep))
+    return changed
 
 
 def _lock(out: Path):
@@ -94,33 +115,48 @@ def _client(workers: int, scheduler: str | None):
 
 def run_sweep(sweep_file: str | Path, out_dir: str | Path, *, workers: int | None = None,
               scheduler: str | None = None, progress: bool = True, plot: bool = False) -> SweepReport:
-    """Run every case of ``sweep_file`` not yet finished ``ok`` into ``out_dir``; resumable, see module doc."""
+    """Run every case of ``sweep_file`` not yet finished ``ok`` into ``out_dir``; resumable, see module doc.
+
+    Everything is checked before anything is written: the sweep file, every expanded case (as its
+    runner would), ``out_dir`` and the scheduler address.
+    """
     from tqdm import tqdm
 
     start = time.perf_counter()
-    sweep = load_sweep(sweep_file)
-    out = Path(out_dir).resolve()
     if workers is not None and workers < 1:
         raise InputError(f"--workers must be >= 1, got {workers}", key="--workers")
-    prepare_out_dir(sweep, out)
-    lock = _lock(out)
+    sweep = load_sweep(sweep_file)
+    out = Path(out_dir).resolve()
+    stored = check_out_dir(sweep, out)
     cases_dir = out / "cases"
-    remove_leftovers(cases_dir)  # temp folders of a killed run
-    records = {c.case_id: r for c in sweep.cases if (r := read_marker(cases_dir, c.case_id)) is not None}
+    records = _markers(sweep, cases_dir)
     todo = [c for c in sweep.cases if records.get(c.case_id, {}).get("status") != "ok"]
-    specs = {c.case_id: {"case_id": c.case_id, "model": sweep.model, "base_case": str(sweep.base_case),
-                         "overrides": c.overrides, "inputs": c.inputs} for c in todo}
-    bar = tqdm(total=len(sweep.cases), initial=len(sweep.cases) - len(todo), unit="case", desc="sweep",
-               disable=not progress, dynamic_ncols=True)
+    client = _client(workers or os.cpu_count() or 1, scheduler) if todo else None
     try:
-        if todo:
-            _run(specs, cases_dir, records, workers or os.cpu_count() or 1, scheduler, bar,
-                 lambda: write_table(build_table(sweep, records), out))
+        changed = prepare_out_dir(sweep, out, stored)
+        if changed:
+            print(f"sim sweep: {len(changed)} case(s) changed since the first run (a parameter or profile file was "
+                  f"edited); they run again, the table holds only the current ones")
+        lock = _lock(out)
+        remove_leftovers(cases_dir)  # temp folders of a killed run
+        specs = {c.case_id: {"case_id": c.case_id, "model": sweep.model, "base_case": str(sweep.base_case),
+                             "overrides": c.overrides, "inputs": c.inputs} for c in todo}
+        bar = tqdm(total=len(sweep.cases), initial=len(sweep.cases) - len(todo), unit="case", desc="sweep",
+                   disable=not progress, dynamic_ncols=True)
+        try:
+            if todo:
+                _run(specs, cases_dir, records, client, bar, lambda: write_table(build_table(sweep, records), out))
+        finally:
+            bar.close()
+            records = _markers(sweep, cases_dir)      # the table is what the markers on disk say
+            df = build_table(sweep, records)
+            table, _ = write_table(df, out)
+            lock.close()
     finally:
-        bar.close()
-        df = build_table(sweep, records)
-        table, _ = write_table(df, out)
-        lock.close()
+        if client is not None:
+            client[0].close()
+            if client[1] is not None:
+                client[1].close()
     if plot or sweep.plot:
         from sim.sweep.plots import plot_sweep
 
@@ -132,10 +168,14 @@ def run_sweep(sweep_file: str | Path, out_dir: str | Path, *, workers: int | Non
                        time.perf_counter() - start, table)
 
 
-def _run(specs: dict, cases_dir: Path, records: dict, workers: int, scheduler, bar, save_table) -> None:
+def _markers(sweep: Sweep, cases_dir: Path) -> dict:
+    return {c.case_id: r for c in sweep.cases if (r := read_marker(cases_dir, c.case_id)) is not None}
+
+
+def _run(specs: dict, cases_dir: Path, records: dict, client, bar, save_table) -> None:
     from dask.distributed import as_completed
 
-    client, cluster = _client(workers, scheduler)
+    client = client[0]
     futures: dict = {}
     try:
         futures = {client.submit(run_case_task, spec, str(cases_dir), pure=False,
@@ -149,7 +189,9 @@ def _run(specs: dict, cases_dir: Path, records: dict, workers: int, scheduler, b
                 exc = future.exception()
                 reason = ("worker died while running this case (crash or out of memory)"
                           if type(exc).__name__ == "KilledWorker" else f"{type(exc).__name__}: {exc}")
-                record = publish(temp_dir(cases_dir, spec["case_id"]), case_record(spec, reason, detail=repr(exc)))
+                record = read_marker(cases_dir, spec["case_id"])   # it may have finished before the worker died
+                if record is None or record.get("status") != "ok":
+                    record = publish(temp_dir(cases_dir, spec["case_id"]), case_record(spec, reason, detail=repr(exc)))
             records[spec["case_id"]] = record
             failed += record["status"] != "ok"
             bar.set_postfix(failed=failed)
@@ -160,7 +202,3 @@ def _run(specs: dict, cases_dir: Path, records: dict, workers: int, scheduler, b
     except KeyboardInterrupt:
         client.cancel(list(futures))
         raise
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()

@@ -29,8 +29,7 @@ import hashlib
 import itertools
 import json
 import re
-import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -104,7 +103,8 @@ class Sweep:
     fixed: dict
     cases: tuple[Case, ...]
     plot: dict = field(default_factory=dict)
-    digest: str = ""         # hash of everything that defines the cases (refuses mixed result folders)
+    digest: str = ""         # hash of the sweep's structure: model, base case text, combine, inputs
+    validated: bool = False  # every case checked and its id includes the resolved parameters
 
 
 # --------------------------------------------------------------------------- axes
@@ -245,8 +245,14 @@ def _check_plot(plot: dict, axis_keys: list[str], file) -> None:
         raise InputError("quantities must be a list of table column names", file=file, key="plot.quantities")
 
 
-def load_sweep(path: str | Path) -> Sweep:
-    """Read and expand a sweep file; every problem raises :class:`InputError` naming the file and key."""
+def load_sweep(path: str | Path, *, validate: bool = True) -> Sweep:
+    """Read and expand a sweep file; every problem raises :class:`InputError` naming the file and key.
+
+    ``validate``: check every case as its runner would, before anything is written (an error names
+    the sweep file, the axis and the value), and make each case id include the resolved parameters
+    (the bytes of every parameter file read, the profile file of a fit), so an edited parameter
+    file re-runs the cases it affects.
+    """
     path = Path(path).resolve()
     file = str(path)
     data = read_toml(path, "sweep file")
@@ -260,15 +266,17 @@ def load_sweep(path: str | Path) -> Sweep:
     if "case" not in head:
         raise InputError('missing the base case, e.g. [sweep] case = "cases/oxygen_small.toml" '
                          "(relative to the sweep file)", file=file, key="sweep.case")
+    if not isinstance(head["case"], str):
+        raise InputError(f"got {head['case']!r}; allowed: a path to the base case", file=file, key="sweep.case")
     base = (path.parent / head["case"]).resolve()
-    try:
-        case_text = base.read_text()
-        model = tomllib.loads(case_text).get("model")
-    except FileNotFoundError:
-        raise InputError(f"base case {base} not found", file=file, key="sweep.case") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"base case {base} is not valid TOML ({exc})", file=file, key="sweep.case") from None
+    from sim.case import read_text, read_toml as parse_toml
     from sim.sweep.worker import RUNNERS
+
+    try:
+        case_text = read_text(base, "base case")
+        model = parse_toml(base, "base case").get("model")
+    except InputError as exc:
+        raise InputError(f"{exc}", file=file, key="sweep.case") from None
 
     if model not in RUNNERS:
         raise InputError(f"base case {base} has model = {model!r}; the sweep runs models {', '.join(RUNNERS)}",
@@ -296,5 +304,41 @@ def load_sweep(path: str | Path) -> Sweep:
     _check_plot(plot, [a.key for a in axes], file)
     digest = _digest({"model": model, "case": case_digest, "combine": combine,
                       "cases": [(c.case_id, c.inputs) for c in cases]})
-    return Sweep(path, base, model, tuple(axes), combine, fixed, tuple(cases), plot, digest)
+    sweep = Sweep(path, base, model, tuple(axes), combine, fixed, tuple(cases), plot, digest)
+    return validate_cases(sweep) if validate else sweep
+
+
+def validate_cases(sweep: Sweep) -> Sweep:
+    """Check every case with its runner's own validation (no mesh, nothing written) and put the resolved
+    parameters into each case id. The first bad case raises InputError naming the sweep file's table
+    (``[axes]`` / ``[set]``), the key and the value, or ``sweep.case`` for a problem of the base case."""
+    from sim.sweep.worker import VALIDATORS
+
+    file = str(sweep.file)
+    axis_keys = {a.key for a in sweep.axes}
+    origins = {**{k: f"{file} [set]" for k in sweep.fixed}, **{k: f"{file} [axes]" for k in axis_keys}}
+    cases = []
+    for case in sweep.cases:
+        try:
+            resolved = VALIDATORS[sweep.model](str(sweep.base_case), case.overrides, origins)
+        except InputError as err:
+            raise _blame(err, case, sweep, axis_keys) from None
+        case_id = _digest({"id": case.case_id, "resolved": resolved})[:12]
+        cases.append(replace(case, case_id=case_id))
+    return replace(sweep, cases=tuple(cases), validated=True)
+
+
+def _blame(err: InputError, case: Case, sweep: Sweep, axis_keys: set) -> InputError:
+    """An error of one case, re-worded to name the sweep file, the axis (or fixed key) and its value."""
+    file, key = str(sweep.file), err.key
+    key_of = next((k for k in (key,) if k in case.overrides), None) or \
+        next((k for k in case.overrides if key and (key.startswith(k + ".") or key.startswith(k + "["))), None) or \
+        next((k for k, v in case.overrides.items() if err.file is not None and str(v) == err.file), None)
+    if key_of in axis_keys:
+        value = case.overrides[key_of]
+        detail = err.detail if key_of == key else str(err)
+        return InputError(f"value {value!r} of this axis: {detail}", file=f"{file} [axes]", key=key_of)
+    if key_of is not None:
+        return InputError(f"value {case.overrides[key_of]!r}: {err.detail}", file=f"{file} [set]", key=key_of)
+    return InputError(f"the base case is refused ({err})", file=file, key="sweep.case")
 

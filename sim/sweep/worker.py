@@ -17,6 +17,7 @@ import time
 import traceback
 from pathlib import Path
 
+from sim.errors import InputError
 from sim.io import hidden_sibling, replace_dir, write_text_atomic
 
 MARKER = "result.json"
@@ -39,32 +40,75 @@ def _run_oxygen(case: str, out_dir: str, overrides: dict, comm) -> dict:
 FIT_KEYS = ("model", "title", "params", "fit_offset", "profile")
 
 
-def _run_fit(case: str, out_dir: str, overrides: dict, comm) -> dict:
-    """A fit case: one profile file fitted by :func:`sim.oxygen.fit_profiles` (serial; ``comm`` unused).
+def prepare_fit_case(case: str, overrides: dict, origins: dict | None = None) -> tuple[Path, str, bool]:
+    """Check a fit case (``model = "fit"``, ``profile``, optional ``params`` and ``fit_offset``; paths
+    relative to the case file) with its overrides; returns (profile path, params name/path, fit_offset)."""
+    from sim.case import Entries, read_toml
 
-    Case file: ``model = "fit"``, ``profile = "profiles/a.csv"`` and optional ``params`` (name or path)
-    and ``fit_offset``; paths relative to the case file. The summary is the fit of that one file.
-    """
-    import tomllib
-
-    from sim.errors import InputError
-    from sim.oxygen import fit_profiles
-
-    data = {**tomllib.loads(Path(case).read_text()), **overrides}
-    for key in data:
-        if key not in FIT_KEYS:
-            raise InputError(f"unknown key; a fit case has: {', '.join(FIT_KEYS)}", file=case, key=key)
-    if "profile" not in data:
+    origins = origins or {}
+    data = {**read_toml(case, "case file"), **overrides}
+    entries = Entries(data, file=case, origins={k: origins.get(k, "--set") for k in overrides}).allow(FIT_KEYS)
+    if not entries.has("profile") or not isinstance(data["profile"], str):
         raise InputError('missing the profile file, e.g. profile = "profiles/a.csv"', file=case, key="profile")
-    if not isinstance(data.get("fit_offset", False), bool):
-        raise InputError(f"fit_offset must be true or false, got {data['fit_offset']!r}", file=case, key="fit_offset")
-    params = str(data.get("params", "csernica2021"))
+    fit_offset = entries.boolean("fit_offset", False)
+    params = entries.raw("params", "csernica2021")
+    if not isinstance(params, str):
+        raise InputError(f"got {params!r}; allowed: a parameter set name or a .toml path", file=entries.origin("params"),
+                         key="params")
     if params.endswith(".toml"):
         params = str(Path(case).parent / params)
-    profile = Path(case).parent / data["profile"]  # an absolute path (from a files axis) stays as it is
-    result = fit_profiles([profile], out_dir, params=params, fit_offset=data.get("fit_offset", False))
+    return Path(case).parent / data["profile"], params, fit_offset  # an absolute path (files axis) stays
+
+
+def _run_fit(case: str, out_dir: str, overrides: dict, comm) -> dict:
+    """A fit case: one profile file fitted by :func:`sim.oxygen.fit_profiles` (serial; ``comm`` unused).
+    The summary is the fit of that one file."""
+    from sim.oxygen import fit_profiles
+
+    profile, params, fit_offset = prepare_fit_case(case, overrides)
+    result = fit_profiles([profile], out_dir, params=params, fit_offset=fit_offset)
     (entry,) = result["files"].values()
     return {"params": result["params"], "fit_offset": result["fit_offset"], **entry}
+
+
+# --------------------------------------------------------------------------- validation before a sweep
+# model -> validate(case_path, overrides, origins) -> digest of everything the case resolves to
+def _validate_oxygen(case: str, overrides: dict, origins: dict) -> str:
+    from sim.case import parameter_digest
+    from sim.oxygen.run import prepare_oxygen_case
+
+    return parameter_digest(prepare_oxygen_case(case, overrides, origins).pset)
+
+
+def _validate_lithium(case: str, overrides: dict, origins: dict) -> str:
+    """The case as ``sim run`` reads it, and its mesh's cost (:func:`sim.case.particle_cost`) within the limit."""
+    from sim.case import check_cost, parameter_digest, particle_cost
+    from sim.lithium.case import load_case
+
+    spec = load_case(case, overrides)
+    pset = spec.load_params()
+    dim = {"radial": 1, "hollow": 1, "axisym": 2, "3d": 3}[spec.geometry]
+    components = 1 + (dim if spec.solver.mechanics else 0)
+    cost = particle_cost(pset.geometry, pset.mesh, spec.geometry, n_cells=spec.mesh.n_cells,
+                         degree=max(spec.solver.degree_c, spec.solver.degree_u if spec.solver.mechanics else 1),
+                         components=components)
+    check_cost(cost, file=case, key="mesh.size_inner", what=f"this {spec.geometry} case")
+    return parameter_digest(pset)
+
+
+def _validate_fit(case: str, overrides: dict, origins: dict) -> str:
+    import hashlib
+
+    from sim.case import parameter_digest
+    from sim.oxygen.profiles import read_profile
+    from sim.params import load_params
+
+    profile, params, _ = prepare_fit_case(case, overrides, origins)
+    read_profile(profile)
+    return hashlib.sha256(profile.read_bytes() + parameter_digest(load_params(params)).encode()).hexdigest()
+
+
+VALIDATORS = {"lithium": _validate_lithium, "oxygen": _validate_oxygen, "fit": _validate_fit}
 
 
 # model name in the base case -> runner(case_path, out_dir, overrides, comm) -> summary dict
@@ -100,6 +144,15 @@ def case_record(spec: dict, failure: str | None = None, *, wall_time_s: float = 
             "pid": os.getpid(), "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
 
 
+def _finished(cases_dir: Path, case_id: str) -> dict | None:
+    """The marker of this case if it already finished ok (written by an earlier attempt of this task)."""
+    try:
+        record = json.loads((cases_dir / case_id / MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+    return record if record.get("status") == "ok" and record.get("case_id") == case_id else None
+
+
 def run_case_task(spec: dict, cases_dir: str) -> dict:
     """Run one sweep case (a Dask task); never raises for a failing case, returns its marker record.
 
@@ -108,6 +161,9 @@ def run_case_task(spec: dict, cases_dir: str) -> dict:
     import dolfinx_solver  # noqa: F401  (orders the MPI libraries before mpi4py/dolfinx)
     from mpi4py import MPI
 
+    done = _finished(Path(cases_dir), spec["case_id"])
+    if done is not None:     # Dask re-runs a lost worker's finished tasks: never compute a case twice
+        return done
     tmp = temp_dir(cases_dir, spec["case_id"])
     log = io.StringIO()
     with _PROCESS_LOCK:
