@@ -22,7 +22,9 @@ PANELS = {
     "li_fraction": ("Li fraction", 1.0, "x = c / c_max", "viridis", False),
     "hoop_Pa": ("hoop stress", 1e-6, "hoop stress (MPa)", "RdBu_r", True),
     "von_mises_Pa": ("von Mises stress", 1e-6, "von Mises stress (MPa)", "magma", False),
+    "max_principal_over_strength": ("max principal / strength", 1.0, "σ1 / σf", "inferno", False),
 }
+MARKERS = {"onset": ("*", "cyan", 12)}        # marker, colour, size; others (hot spots): white circles
 
 
 def _dg0(f):
@@ -92,8 +94,9 @@ def load_section(path: Path) -> dict:
         return {k: (z[k].item() if z[k].ndim == 0 else z[k]) for k in z.files}
 
 
-def _draw(ax, fig, data: dict, name: str, title: str, window: float | None = None) -> None:
-    """One panel; ``window`` (m): show only |x|, |z| <= window, with the colour range of what is shown."""
+def _draw(ax, fig, data: dict, name: str, title: str, window: float | None = None, markers=None) -> None:
+    """One panel; ``window`` (m): show only |x|, |z| <= window, with the colour range of what is shown.
+    ``markers``: label -> physical (x, y, z) in m, drawn at (x, z) (axisymmetric: (r, z)) if in view."""
     from matplotlib.colors import Normalize
     from matplotlib.tri import Triangulation
 
@@ -130,23 +133,42 @@ def _draw(ax, fig, data: dict, name: str, title: str, window: float | None = Non
     ax.set_ylabel("z (µm)")
     ax.set_title(title or label, fontsize=10)
     fig.colorbar(art, ax=ax, label=cbar_label, shrink=0.85)
+    for text, (x, y, z) in (markers or {}).items():
+        h = np.hypot(x, y) if data["layout"] == "triangles" else x
+        if abs(h) <= half and abs(z) <= half:
+            m, colour, size = MARKERS.get(text, ("o", "white", 5))
+            ax.plot([h * um], [z * um], m, color=colour, markersize=size, markeredgecolor="k", markeredgewidth=0.6)
+            ax.annotate(text, (h * um, z * um), xytext=(3, 3), textcoords="offset points", fontsize=6, color=colour)
 
 
-def plot_section(data: dict, path: Path, *, title: str = "", names=None, zoom: float | None = None) -> Path:
-    """One PNG with a panel per field (Li fraction, hoop, von Mises where present); with ``zoom`` (m) a
-    second row shows |x|, |z| <= zoom (e.g. the void and pores). Call on rank 0."""
+def _figure(rows: int, columns: int, width: float):
+    """A Figure (Agg canvas, no pyplot) with a fixed grid: no layout engine, whose solve costs more than
+    the drawing itself."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    fig = Figure(figsize=(width * columns, 4.2 * rows + 0.5))
+    FigureCanvasAgg(fig)
+    top = 1.0 - 0.55 / fig.get_figheight()
+    fig.subplots_adjust(left=0.9 / fig.get_figwidth(), right=0.98, bottom=0.5 / fig.get_figheight(), top=top,
+                        wspace=0.45, hspace=0.35)
+    return fig, fig.subplots(rows, columns, squeeze=False)
+
+
+def plot_section(data: dict, path: Path, *, title: str = "", names=None, zoom: float | None = None,
+                 markers: dict | None = None) -> Path:
+    """One PNG with a panel per field (Li fraction, hoop, von Mises, σ₁/σ_f where present); with ``zoom`` (m)
+    a second row shows |x|, |z| <= zoom (e.g. the void and pores); ``markers``: label -> physical point (m)
+    (hot spots, onset). Call on rank 0."""
     names = [n for n in (names or PANELS) if n in data]
     windows = [None] + ([zoom] if zoom else [])
-    fig = Figure(figsize=(4.6 * len(names), 4.2 * len(windows)), layout="constrained")
-    axes = fig.subplots(len(windows), len(names), squeeze=False)
+    fig, axes = _figure(len(windows), len(names), 4.6)
     for row, window in zip(axes, windows):
         for ax, name in zip(row, names):
-            _draw(ax, fig, data, name, PANELS[name][0] + (" (near the void)" if window else ""), window)
+            _draw(ax, fig, data, name, PANELS[name][0] + (" (near the void)" if window else ""), window, markers)
     if title:
         fig.suptitle(title)
-    fig.savefig(path, dpi=130)
+    fig.savefig(path, dpi=110)
     return path
 
 
@@ -154,11 +176,8 @@ def plot_side_by_side(sections: dict[str, dict], path: Path, *, title: str = "",
                       names=("hoop_Pa", "von_mises_Pa"), zoom: float | None = None) -> Path:
     """Rows = runs (label -> section data), columns = fields (and, with ``zoom`` in m, the same fields
     near the centre); each panel with its own MPa colour bar. Call on rank 0."""
-    from matplotlib.figure import Figure
-
     columns = [(n, None) for n in names] + ([(n, zoom) for n in names] if zoom else [])
-    fig = Figure(figsize=(4.8 * len(columns), 4.2 * len(sections)), layout="constrained")
-    axes = fig.subplots(len(sections), len(columns), squeeze=False)
+    fig, axes = _figure(len(sections), len(columns), 4.8)
     for row, (label, data) in zip(axes, sections.items()):
         for ax, (name, window) in zip(row, columns):
             where = f", |r|, |z| <= {window * 1e6:g} µm" if window else ""
