@@ -11,7 +11,6 @@ calls them); symmetry tags (``axis``, ``centre``) are not surfaces of the partic
 """
 from __future__ import annotations
 
-import math
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,6 @@ import numpy as np
 
 SYMMETRY_TAGS = ("axis", "centre")
 SEPARATION = 0.1        # hot spots of one stress are at least this fraction of the particle size apart
-_CANDIDATES = 64        # per rank and stress: top dofs sent to the selection
 
 
 def to_physical(kind: str, points) -> np.ndarray:
@@ -170,21 +168,20 @@ class HotSpotTracker:
         self.records += 1
 
     def select(self, k: int) -> list[HotSpot]:
-        """The ``k`` highest peaks of each field, greedily, each at least ``separation`` from the ones before."""
+        """The ``k`` highest peaks of each field, greedily: each is the highest peak farther than
+        ``separation`` from the ones chosen before (k rounds of one allgather each)."""
         spots = []
         for stress in self.names:
             peak = self.peak[stress]
-            top = np.argsort(peak)[::-1][: max(_CANDIDATES, 8 * k)]
-            local = [(float(peak[i]), self.coords[i], self.comm.rank, int(i)) for i in top if np.isfinite(peak[i])]
-            candidates = sorted((c for part in self.comm.allgather(local) for c in part), key=lambda c: -c[0])
-            chosen: list = []
-            for value, xyz, rank, dof in candidates:
-                if all(np.linalg.norm(xyz - c[1]) >= self.separation for c in chosen):
-                    chosen.append((value, xyz, rank, dof))
-                if len(chosen) == k:
+            alive = np.isfinite(peak)
+            for j in range(k):
+                i = int(np.argmax(np.where(alive, peak, -np.inf))) if alive.any() else -1
+                local = (float(peak[i]), self.coords[i], self.comm.rank, i) if i >= 0 else (-np.inf, None, -1, -1)
+                value, xyz, rank, dof = max(self.comm.allgather(local), key=lambda c: c[0])
+                if xyz is None:
                     break
-            spots += [HotSpot(f"{stress}_{j + 1}", stress, value, to_physical(self.kind, xyz)[0], rank, dof)
-                      for j, (value, xyz, rank, dof) in enumerate(chosen)]
+                spots.append(HotSpot(f"{stress}_{j + 1}", stress, value, to_physical(self.kind, xyz)[0], rank, dof))
+                alive &= np.linalg.norm(self.coords - xyz, axis=1) >= self.separation
         return spots
 
     def histories(self, spots: list[HotSpot]) -> dict[str, dict[str, np.ndarray]]:
@@ -209,8 +206,3 @@ class HotSpotTracker:
 def _max():
     from mpi4py import MPI
     return MPI.MAX
-
-
-def nan_to_none(value):
-    """JSON-friendly: ``None`` for non-finite floats."""
-    return None if value is None or (isinstance(value, float) and not math.isfinite(value)) else value
