@@ -82,12 +82,11 @@ class BoundaryDistance:
 
     def __init__(self, pmesh):
         from dolfinx.mesh import entities_to_geometry
-        from scipy.spatial import cKDTree
 
         self.kind = pmesh.kind
         msh = pmesh.mesh
         fdim = msh.topology.dim - 1
-        self.trees: dict[str, cKDTree] = {}
+        self.nodes: dict[str, np.ndarray] = {}
         for name, tag in sorted(pmesh.boundaries.items(), key=lambda kv: kv[1]):
             if name in SYMMETRY_TAGS:
                 continue
@@ -101,16 +100,17 @@ class BoundaryDistance:
                 local = np.zeros((0, 3))
             points = np.concatenate(pmesh.comm.allgather(local))
             if len(points):
-                self.trees[name] = cKDTree(np.unique(points, axis=0))
+                self.nodes[name] = np.unique(points, axis=0)
 
     @property
     def names(self) -> list[str]:
-        return list(self.trees)
+        return list(self.nodes)
 
     def distances(self, points_physical) -> dict[str, np.ndarray]:
-        """Boundary name -> distance (m) of each physical point (n, 3)."""
+        """Boundary name -> distance (m) of each physical point (n, 3); brute force, for a few points."""
         mesh_points = to_mesh(self.kind, points_physical)
-        return {name: tree.query(mesh_points)[0] for name, tree in self.trees.items()}
+        return {name: np.array([np.sqrt(((nodes - p) ** 2).sum(axis=1).min()) for p in mesh_points])
+                for name, nodes in self.nodes.items()}
 
     def describe(self, point_physical) -> dict:
         """Nearest boundary, nearest cavity (any named boundary other than ``outer``) and the outer surface
