@@ -459,7 +459,8 @@ class Recorder:
             rows.append(row)
             if best is None or row["g_J_m2"] > best["g_J_m2"]:
                 best = row
-        c_crit = criteria.critical_c_rate(best["c_rate"], best["g_J_m2"], g_c)
+        # no current at the peak (a rest, an ended hold): the scaling with C says nothing
+        c_crit = criteria.critical_c_rate(best["c_rate"], best["g_J_m2"], g_c) if best["c_rate"] > 0 else math.inf
         return {"flaw_size_m": a0, "fracture_energy_J_m2": g_c, "g_max_J_m2": best["g_J_m2"],
                 "g_max_over_g_c": best["g_J_m2"] / g_c, "hot_spot": best["hot_spot"], "c_rate": best["c_rate"],
                 "critical_c_rate": c_crit if math.isfinite(c_crit) else None,
