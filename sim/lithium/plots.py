@@ -151,7 +151,8 @@ def _draw(ax, fig, data: dict, name: str, title: str, window: float | None = Non
     ax.set_xlabel("r (µm)" if data["layout"] == "triangles" else "x (µm)")
     ax.set_ylabel("z (µm)")
     ax.set_title(title or label, fontsize=10)
-    fig.colorbar(art, ax=ax, label=cbar_label, shrink=0.85)
+    # a colour bar in an inset of its panel: no gridspec to re-partition (the costly part of colorbar(ax=))
+    fig.colorbar(art, cax=ax.inset_axes([1.04, 0.08, 0.05, 0.84]), label=cbar_label)
     for text, (x, y, z) in (markers or {}).items():
         h = np.hypot(x, y) if data["layout"] == "triangles" else x
         if abs(h) <= half and abs(z) <= half:
@@ -169,8 +170,8 @@ def _figure(rows: int, columns: int, width: float):
     fig = Figure(figsize=(width * columns, 4.2 * rows + 0.5))
     FigureCanvasAgg(fig)
     top = 1.0 - 0.55 / fig.get_figheight()
-    fig.subplots_adjust(left=0.9 / fig.get_figwidth(), right=0.98, bottom=0.5 / fig.get_figheight(), top=top,
-                        wspace=0.45, hspace=0.35)
+    fig.subplots_adjust(left=0.9 / fig.get_figwidth(), right=1.0 - 1.2 / fig.get_figwidth(), bottom=0.5 / fig.get_figheight(), top=top,
+                        wspace=0.75, hspace=0.35)
     return fig, fig.subplots(rows, columns, squeeze=False)
 
 
