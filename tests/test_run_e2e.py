@@ -63,7 +63,8 @@ def test_sim_run_radial_sphere_writes_a_complete_folder(tmp_path, run_cli, capsy
     assert run_cli(case, "--out", out) == 0
     assert "completed" in capsys.readouterr().out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["res", "sphere.toml"]   # no staging folder left
-    assert {p.name for p in out.iterdir()} == {"summary.json", "timeseries.csv", "params.json", "fields", "maps"}
+    assert {p.name for p in out.iterdir()} == {"summary.json", "timeseries.csv", "params.json", "hotspots.csv",
+                                               "fields", "maps"}
     for stem in ("c", "displacement", "stress"):
         assert (out / "fields" / f"{stem}.bp" / "md.idx").stat().st_size > 0
     for stem in ("dod_5", "dod_10"):
@@ -72,7 +73,7 @@ def test_sim_run_radial_sphere_writes_a_complete_folder(tmp_path, run_cli, capsy
 
     s = json.loads((out / "summary.json").read_text())
     for key in ("status", "final", "maxima", "minima", "probes", "maps", "steps", "wall_time_s", "newton_iterations",
-                "time_steps", "sim_version", "mass_balance_error"):
+                "time_steps", "sim_version", "mass_balance_error", "hot_spots", "centroid_m", "fracture", "coordinates"):
         assert key in s
     assert s["status"] == "completed" and s["error"] is None
     assert s["final"]["dod"] == pytest.approx(0.1, abs=1e-8) and s["final"]["t_s"] == pytest.approx(420.0)
@@ -93,9 +94,14 @@ def test_sim_run_radial_sphere_writes_a_complete_folder(tmp_path, run_cli, capsy
     header = list(rows[0])
     assert header[:8] == ["t_s", "step", "dt_s", "dod", "soc", "x_mean", "potential_V", "current_A"]
     assert {"hoop_max_Pa", "hoop_min_Pa", "von_mises_max_Pa", "hoop_surface_Pa", "von_mises_centre_Pa",
-            "li_fraction_surface"} <= set(header)
-    assert all(h.endswith(("_s", "_V", "_A", "_Pa")) or h in ("step", "dod", "soc", "x_mean", "newton_iterations")
+            "li_fraction_surface", "max_principal_over_strength", "failure_probability"} <= set(header)
+    assert all(h.endswith(("_s", "_V", "_A", "_Pa")) or h in ("step", "dod", "soc", "x_mean", "newton_iterations",
+                                                            "max_principal_over_strength", "failure_probability")
                or h.startswith("li_fraction_") for h in header)
+    ratio = np.array([float(r["max_principal_over_strength"]) for r in rows])
+    assert ratio == pytest.approx(np.array([float(r["max_principal_max_Pa"]) for r in rows]) / 1e8, rel=1e-9)
+    assert s["fracture"]["onset"] is None and s["fracture"]["max_principal_over_strength_max"] == pytest.approx(ratio.max())
+    assert s["cracks"] is False and 0 < s["fracture"]["failure_probability_max"] < 1e-3
     assert len(rows) == s["time_steps"] + 1
     t = np.array([float(r["t_s"]) for r in rows])
     assert t[0] == 0 and np.all(np.diff(t) > 0)

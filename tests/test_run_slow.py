@@ -52,3 +52,10 @@ def test_two_mpi_ranks_give_the_serial_result(tmp_path):
         assert parallel["probes"]["surface"]["maxima"][name]["value"] == \
             pytest.approx(serial["probes"]["surface"]["maxima"][name]["value"], rel=1e-6)
     assert (tmp_path / "mpi" / "maps" / "dod_10.png").exists()
+    # onset screening and hot spots do not depend on the partition
+    for a, b in zip(parallel["hot_spots"], serial["hot_spots"]):
+        assert a["name"] == b["name"] and a["value_Pa"] == pytest.approx(b["value_Pa"], rel=1e-6)
+        assert a["position_m"] == pytest.approx(b["position_m"], abs=1e-12)
+    assert parallel["fracture"]["failure_probability_max"] == \
+        pytest.approx(serial["fracture"]["failure_probability_max"], rel=1e-6)
+    assert parallel["fracture"]["flaw"]["g_max_J_m2"] == pytest.approx(serial["fracture"]["flaw"]["g_max_J_m2"], rel=1e-6)

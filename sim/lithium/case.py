@@ -28,12 +28,25 @@ A case file (TOML)::
     probes = { bridge = "bridge", pole = ["0 um", "8 um"] }  # "bridge" | "surface" | coordinates
     vtx = true                           # write VTX (.bp) fields
     vtx_every = 1                        # ... every n-th accepted time step (0: only at map DODs and step ends)
+    outputs = "full"                     # or "minimal": summary.json and timeseries.csv only (sweeps)
+    hot_spots = 3                        # k hot spots of max principal and of hoop stress
+
+    [fracture]                           # optional: model = "none" (default: onset screening only) or
+    model = "phase-field"                # "phase-field" with variant, split, residual_stiffness,
+    variant = "AT2"                      # tolerance, max_iterations, fatigue (sim.fracture.options)
+
+    [fatigue]                            # optional: Paris-law growth of a flaw at each hot spot
+    cycles = 1000                        # cycles to extrapolate the (last repeated) protocol cycle to
+    geometry_factor = 1.12               # Y in dK = Y dsigma sqrt(pi a) (1.12: surface flaw)
 
     [[protocol]]
     step = "discharge at 10C to 20 % DOD"
     [[protocol]]                         # the explicit table form of a step
     kind = "rest"
     until = { time = "1 h" }
+    [[protocol]]                         # a cycle repeated 3 times (expanded; at most MAX_STEPS steps)
+    repeat = 3
+    steps = ["charge at 1C to 4.4 V", "discharge at 1C to 50 % DOD"]
 
 Step strings follow a small strict grammar (see :func:`parse_step`); :func:`load_case` turns a
 file (or a dict, e.g. from a sweep) plus overrides into a validated, frozen :class:`Case`.
@@ -48,16 +61,23 @@ from typing import Any
 
 from sim.errors import InputError
 from sim.io import read_toml
+from sim.fracture.options import PhaseFieldOptions
 from sim.lithium.protocol import Galvanostatic, Potentiostatic, Rest, Step, Stop
 from sim.params import SECTIONS, ParameterSet, load_params, resolve_path
 from sim.units import to_si
 
 GEOMETRIES = ("radial", "hollow", "axisym", "3d")
-TOP_KEYS = ("model", "title", "params", "geometry", "parameters", "mesh", "solver", "output", "protocol")
+TOP_KEYS = ("model", "title", "params", "geometry", "parameters", "mesh", "solver", "output", "fracture", "fatigue",
+            "protocol")
 MESH_SIZE_KEYS = ("size_outer", "size_inner", "size_primary")
 MESH_KEYS = MESH_SIZE_KEYS + ("n_cells", "order")
 SOLVER_KEYS = ("coupling", "mechanics", "dt_initial", "dt_max", "degree_c", "degree_u")
-OUTPUT_KEYS = ("maps_at_dod", "probes", "vtx", "vtx_every")
+OUTPUT_KEYS = ("maps_at_dod", "probes", "vtx", "vtx_every", "outputs", "hot_spots")
+OUTPUTS = ("full", "minimal")
+FRACTURE_MODELS = ("none", "phase-field")
+FRACTURE_KEYS = ("model", "variant", "split", "residual_stiffness", "tolerance", "max_iterations", "fatigue")
+FATIGUE_KEYS = ("cycles", "geometry_factor")
+MAX_STEPS = 10000       # protocol steps after expanding repeat = N
 PROBE_KEYWORDS = ("bridge", "surface")
 
 # ----------------------------------------------------------------------------------------- step strings
@@ -275,6 +295,16 @@ class OutputOptions:
     probes: tuple[Probe, ...] | None = None   # None: "bridge" (where there is one) and "surface"
     vtx: bool = True
     vtx_every: int = 1
+    outputs: str = "full"         # "full" | "minimal"
+    hot_spots: int = 3
+
+
+@dataclass(frozen=True)
+class FatigueOptions:
+    """Paris-law extrapolation of the protocol's cycle to ``cycles`` cycles; ``geometry_factor`` Y."""
+
+    cycles: int
+    geometry_factor: float = 1.12
 
 
 @dataclass(frozen=True)
@@ -293,6 +323,9 @@ class Case:
     output: OutputOptions
     protocol: tuple[Step, ...]
     raw: dict                     # the case as read, with overrides applied (written to results)
+    fracture: PhaseFieldOptions | None = None   # [fracture] model = "phase-field"; None: screening only
+    fatigue: FatigueOptions | None = None
+    cycle: tuple[int, int] | None = None        # protocol steps [first, end) of the last repetition
 
     def load_params(self) -> ParameterSet:
         """The parameter set with the case's [parameters] and [mesh] sizes, then --set overrides, applied."""
@@ -347,7 +380,10 @@ def _set_path(raw: dict, key: str, value, file: str) -> None:
             steps[i] = {"step": value}
             return
         if isinstance(steps[i], dict) and "step" in steps[i]:  # edit a string step in its table form
+            repeat = steps[i].get("repeat")
             steps[i] = step_to_table(parse_step(steps[i]["step"], file=file, key=f"protocol[{i}].step"))
+            if repeat is not None:
+                steps[i]["repeat"] = repeat
         if name in _UNTIL_KEYS:
             steps[i].setdefault("until", {})[name] = value
         else:
@@ -407,10 +443,15 @@ def _validate(raw: dict, file: str, base: Path, cli_parameters: dict) -> Case:
         degree_c=_int(solver_raw, "degree_c", 1, file, "solver", lo=1, hi=3),
         degree_u=_int(solver_raw, "degree_u", 2, file, "solver", lo=1, hi=3))
     output = _output(_table(raw, "output", file), geometry, file)
-    protocol = _protocol(raw.get("protocol"), file)
+    protocol, cycle = _protocol(raw.get("protocol"), file)
+    fracture = _fracture(_table(raw, "fracture", file), file)
+    if fracture is not None and not solver.mechanics:
+        raise InputError("the phase-field model needs the mechanics (solver.mechanics = true)", file=file,
+                         key="fracture.model")
     return Case(file=file, title=str(raw.get("title", "")), model=model, params=params, geometry=geometry,
                 parameters=parameters, cli_parameters=dict(cli_parameters), mesh=mesh, solver=solver,
-                output=output, protocol=protocol, raw=raw)
+                output=output, protocol=protocol, raw=raw, fracture=fracture,
+                fatigue=_fatigue(_table(raw, "fatigue", file), file), cycle=cycle)
 
 
 def _resolve_params(value, base: Path, file: str) -> Path:
@@ -501,8 +542,62 @@ def _output(table: dict, geometry: str, file: str) -> OutputOptions:
             raise InputError('probes must be a table: { name = "bridge" | "surface" | [coordinates] }',
                              file=file, key="output.probes")
         probes = tuple(_probe(name, where, geometry, file) for name, where in table["probes"].items())
+    outputs = table.get("outputs", "full")
+    if outputs not in OUTPUTS:
+        raise InputError(f"outputs {outputs!r} is not allowed; choose full or minimal (summary.json and "
+                         f"timeseries.csv only)", file=file, key="output.outputs")
     return OutputOptions(maps_at_dod=dods, probes=probes, vtx=_bool(table, "vtx", True, file, "output"),
-                         vtx_every=_int(table, "vtx_every", 1, file, "output", lo=0))
+                         vtx_every=_int(table, "vtx_every", 1, file, "output", lo=0), outputs=outputs,
+                         hot_spots=_int(table, "hot_spots", 3, file, "output", lo=0, hi=100))
+
+
+def _fracture(table: dict, file: str) -> PhaseFieldOptions | None:
+    """``[fracture]``: None for model = "none" (onset screening only), else the phase-field options."""
+    _known(table, FRACTURE_KEYS, "fracture", file)
+    model = table.get("model", "none")
+    if model not in FRACTURE_MODELS:
+        raise InputError(f"model {model!r} is not allowed; choose none or phase-field", file=file,
+                         key="fracture.model")
+    if model == "none":
+        extra = [k for k in table if k != "model"]
+        if extra:
+            raise InputError(f"{extra[0]} is a phase-field option; set model = \"phase-field\"", file=file,
+                             key=f"fracture.{extra[0]}")
+        return None
+    defaults = PhaseFieldOptions()
+    kw = {}
+    for name, allowed in (("variant", ("AT1", "AT2")), ("split", ("none", "spectral", "volumetric-deviatoric"))):
+        if name in table:
+            if table[name] not in allowed:
+                raise InputError(f"{table[name]!r} is not allowed; choose {', '.join(allowed)}", file=file,
+                                 key=f"fracture.{name}")
+            kw[name] = table[name]
+    for name, lo, hi in (("residual_stiffness", 0.0, 1.0), ("tolerance", 0.0, None)):
+        if name in table:
+            v = table[name]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v >= lo if name[0] == "r" else v > lo) \
+                    or (hi is not None and not v < hi):
+                rng = "in [0, 1)" if hi is not None else "> 0"
+                raise InputError(f"must be a number {rng}, got {v!r}", file=file, key=f"fracture.{name}")
+            kw[name] = float(v)
+    kw["max_iterations"] = _int(table, "max_iterations", defaults.max_iterations, file, "fracture", lo=1)
+    kw["fatigue"] = _bool(table, "fatigue", defaults.fatigue, file, "fracture")
+    return PhaseFieldOptions(**kw)
+
+
+def _fatigue(table: dict, file: str) -> FatigueOptions | None:
+    """``[fatigue]``: Paris-law extrapolation (``cycles`` >= 1, ``geometry_factor`` Y > 0), or None."""
+    if not table:
+        return None
+    _known(table, FATIGUE_KEYS, "fatigue", file)
+    if "cycles" not in table:
+        raise InputError("missing cycles = N (how many cycles the Paris law extrapolates to)", file=file,
+                         key="fatigue.cycles")
+    y = table.get("geometry_factor", 1.12)
+    if isinstance(y, bool) or not isinstance(y, (int, float)) or not y > 0:
+        raise InputError(f"must be a number > 0, got {y!r}", file=file, key="fatigue.geometry_factor")
+    return FatigueOptions(cycles=_int(table, "cycles", None, file, "fatigue", lo=1, hi=10**12),
+                          geometry_factor=float(y))
 
 
 def _probe(name: str, where, geometry: str, file: str) -> Probe:
@@ -525,21 +620,37 @@ def _probe(name: str, where, geometry: str, file: str) -> Probe:
     return Probe(name, coords)
 
 
-def _protocol(steps, file: str) -> tuple[Step, ...]:
+def _protocol(steps, file: str) -> tuple[tuple[Step, ...], tuple[int, int] | None]:
+    """The expanded steps and the [first, end) steps of the last repetition of the last repeated entry."""
     if not isinstance(steps, list) or not steps:
         raise InputError('missing the protocol: add [[protocol]] tables, e.g. step = "discharge at 1C to 20 % DOD"',
                          file=file, key="protocol")
-    out = []
+    out, cycle = [], None
     for i, entry in enumerate(steps):
         key = f"protocol[{i}]"
         if not isinstance(entry, dict):
             raise InputError("each protocol entry is a table with step = \"...\" or kind = ...", file=file, key=key)
-        if "step" in entry:
+        entry = dict(entry)
+        repeat = _int(entry, "repeat", 1, file, key, lo=1, hi=MAX_STEPS) if "repeat" in entry else None
+        entry.pop("repeat", None)
+        if "steps" in entry:
+            if repeat is None or len(entry) != 1 or not isinstance(entry["steps"], list) or not entry["steps"]:
+                raise InputError('a repeated group is { repeat = N, steps = ["...", ...] } (step strings)',
+                                 file=file, key=f"{key}.steps")
+            group = [parse_step(s, file=file, key=f"{key}.steps[{j}]") for j, s in enumerate(entry["steps"])]
+        elif "step" in entry:
             if len(entry) != 1:
                 extra = ", ".join(k for k in entry if k != "step")
-                raise InputError(f"a step string stands alone; remove {extra} or use the table form (kind = ...)",
-                                 file=file, key=key)
-            out.append(parse_step(entry["step"], file=file, key=f"{key}.step"))
+                raise InputError(f"a step string stands alone (with an optional repeat); remove {extra} or use the "
+                                 f"table form (kind = ...)", file=file, key=key)
+            group = [parse_step(entry["step"], file=file, key=f"{key}.step")]
         else:
-            out.append(parse_step_table(entry, file=file, key=key))
-    return tuple(out)
+            group = [parse_step_table(entry, file=file, key=key)]
+        n = repeat or 1
+        if len(out) + n * len(group) > MAX_STEPS:
+            raise InputError(f"the protocol expands to more than {MAX_STEPS} steps; for many cycles run one cycle "
+                             f"(or a few) and extrapolate with [fatigue] cycles = N", file=file, key=f"{key}.repeat")
+        if repeat is not None:
+            cycle = (len(out) + (n - 1) * len(group), len(out) + n * len(group))
+        out += group * n
+    return tuple(out), cycle

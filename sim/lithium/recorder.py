@@ -1,0 +1,590 @@
+"""What ``sim run`` records while it runs, and what it writes when the run ends.
+
+Per accepted time step (cheap, whatever ``output.outputs``): a ``timeseries.csv`` row; running maxima;
+probe values (points located once per mesh, :class:`PointSampler`); the onset screening when the set
+gives a tensile strength (max principal σ₁/σ_f and the Weibull P_f, :mod:`sim.fracture.criteria`); the
+stresses of every dof for the hot spots (:class:`~sim.fracture.hotspots.HotSpotTracker`, on disk).
+
+``outputs = "full"`` adds VTX fields every ``output.vtx_every`` steps, and the data of section maps at
+the map DODs (and at the strength onset), saved as ``.npz``; the PNGs are drawn from those arrays once
+the run is over, so they can mark the hot spots and the onset point. ``"minimal"`` (sweeps) writes only
+summary.json and timeseries.csv.
+
+Coordinates in everything written: physical (x, y, z) in m; a 1D radial r is (0, 0, r), an axisymmetric
+(r, z) is (r, 0, z).
+"""
+from __future__ import annotations
+
+import csv
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+STRESSES = ("hoop", "von_mises", "max_principal")   # recorded as maxima and at probes
+SIGNED = ("hoop", "max_principal")                  # ... and as minima (most compressive)
+HOT_SPOT_STRESSES = ("max_principal", "hoop")
+DAMAGE_ONSET = 0.01                                 # phase field: onset when max d first exceeds this
+COORDINATES = "physical (x, y, z) in m; 1D radial r -> (0, 0, r); axisymmetric (r, z) -> (r, 0, z)"
+_DOD_TOL = 1e-7
+
+
+class PointSampler:
+    """Values of Functions on one mesh at fixed points, with the points located once.
+
+    A point inside the mesh takes the mean over all owned cells containing it (summed over ranks, so a
+    DG field on a cell boundary gives the same value for any partition); a point just outside the faceted
+    or curved mesh takes the value of the nearest cell at its node nearest to the point, nudged inside.
+    ``points``: mesh coordinates (n, 3) in m. Collective (constructor and call).
+    """
+
+    def __init__(self, msh, points: np.ndarray):
+        from dolfinx import geometry
+        from mpi4py import MPI
+
+        comm, tdim = msh.comm, msh.topology.dim
+        self.comm, self.n = comm, len(points)
+        points = np.ascontiguousarray(points, dtype=np.float64)
+        n_cells = msh.topology.index_map(tdim).size_local
+        length = comm.allreduce(float(np.abs(msh.geometry.x).max()) if msh.geometry.x.size else 0.0, op=MPI.MAX)
+        inside: list[list[int]] = [[] for _ in range(self.n)]
+        nearest = [(np.inf, None, None)] * self.n
+        if n_cells and self.n:
+            cells = np.arange(n_cells, dtype=np.int32)
+            tree = geometry.bb_tree(msh, tdim, entities=cells)
+            colliding = geometry.compute_colliding_cells(msh, geometry.compute_collisions_points(tree, points), points)
+            closest = geometry.compute_closest_entity(tree, geometry.create_midpoint_tree(msh, tdim, cells), msh, points)
+            for i in range(self.n):
+                cands = np.unique(np.append(colliding.links(i), closest[i])).astype(np.int32)
+                d = np.sqrt(geometry.squared_distance(msh, tdim, cands, np.repeat(points[i][None], len(cands), axis=0)))
+                inside[i] = [int(c) for c in cands[d <= 1e-12 * length]]
+                if not inside[i]:
+                    cell = int(cands[np.argmin(d)])
+                    nodes = msh.geometry.x[msh.geometry.dofmaps[0][cell]]
+                    node = nodes[np.argmin(np.linalg.norm(nodes - points[i], axis=1))]
+                    nearest[i] = (float(d.min()), cell, node + 1e-6 * (nodes.mean(axis=0) - node))
+        counts = comm.allreduce(np.array([len(c) for c in inside], dtype=float), op=MPI.SUM)
+        best = np.array(comm.allgather([nearest[i][0] for i in range(self.n)])).reshape(comm.size, self.n)
+        owner = np.argmin(best, axis=0)
+        at, cells_, target, weight = [], [], [], []
+        for i in range(self.n):
+            if counts[i] > 0:
+                for c in inside[i]:
+                    at.append(points[i]), cells_.append(c), target.append(i), weight.append(1.0 / counts[i])
+            elif owner[i] == comm.rank and nearest[i][1] is not None:
+                at.append(nearest[i][2]), cells_.append(nearest[i][1]), target.append(i), weight.append(1.0)
+        self._at = np.array(at, dtype=np.float64).reshape(-1, 3)
+        self._cells = np.array(cells_, dtype=np.int32)
+        self._target, self._weight = np.array(target, dtype=np.int64), np.array(weight)
+
+    def __call__(self, f) -> np.ndarray:
+        """Values (n,) of the scalar Function ``f`` at the points, on every rank."""
+        from mpi4py import MPI
+
+        local = np.zeros(self.n)
+        if len(self._cells):
+            values = np.reshape(f.eval(self._at, self._cells), (len(self._cells), -1))[:, 0]
+            local = np.bincount(self._target, self._weight * values, minlength=self.n)
+        return self.comm.allreduce(local, op=MPI.SUM)
+
+
+class Recorder:
+    """Everything a run records: CSV rows, maxima, probes, onset screening, hot spots, VTX, maps, progress.
+
+    :meth:`run_step` splits galvanostatic steps at pending map DODs so that the solver lands on them;
+    :meth:`finish` (after the last step, or after a solver failure) draws the maps and writes hotspots.csv
+    and fatigue.csv; :meth:`summary` is the content of summary.json.
+    """
+
+    def __init__(self, folder: Path, spec, problem, probes: dict[str, np.ndarray], comm, *, progress: bool,
+                 outputs: str = "full"):
+        from sim.fracture.hotspots import BoundaryDistance, HotSpotTracker, centroid, to_mesh
+        from sim.lithium.exports import Extremes, FieldWriter, TimeSeriesCSV
+
+        self.folder, self.spec, self.problem, self.comm = folder, spec, problem, comm
+        self.full = outputs == "full"
+        self.probe_names = list(probes)
+        self.probe_points = np.array([probes[n] for n in self.probe_names]).reshape(-1, 3)
+        self.mech = spec.solver.mechanics
+        self.extremes = Extremes()
+        self.pending = list(spec.output.maps_at_dod) if self.full else []
+        self.maps: list[dict] = []
+        self._sections: dict[str, dict] = {}      # map stem -> section data (rank 0), drawn in finish()
+        self.steps: list[dict] = []
+        self.step_index = 0
+        self._last_dod = problem.dod
+        self._last_t = problem.t
+        self._since_vtx, self._vtx_t = 0, None
+        self.times, self.dods, self.c_rates, self.step_of = [], [], [], []
+        mech_params = problem.params.mechanics if self.mech else None
+        self.strength = getattr(mech_params, "tensile_strength", None) if mech_params else None
+        self.boundaries = BoundaryDistance(problem.pmesh)
+        self.centroid = centroid(problem.pmesh)
+        self.sampler = (PointSampler(problem.pmesh.mesh, to_mesh(problem.pmesh.kind, self.probe_points))
+                        if self.probe_names else None)
+        self.phase_field = getattr(spec, "fracture", None) is not None
+        columns = ["t_s", "step", "dt_s", "dod", "soc", "x_mean", "potential_V", "current_A", "newton_iterations"]
+        self.weibull, self.tracker = None, None
+        if self.mech:
+            columns += [f"{s}_{m}_Pa" for s in STRESSES for m in ("max", "min") if m == "max" or s in SIGNED]
+            columns += [f"{s}_{p}_Pa" for p in self.probe_names for s in STRESSES]
+            fields = problem.stress_fields()
+            self.tracker = HotSpotTracker({s: fields[s] for s in HOT_SPOT_STRESSES}, problem.pmesh.kind, comm,
+                                          scratch_dir=folder)
+            if self.strength is not None:
+                columns += ["max_principal_over_strength", "failure_probability"]
+                self.weibull = self._weibull(fields["max_principal"], mech_params)
+            if self.phase_field:
+                columns += ["damage_max", "crack_area_m2"]
+        columns += [f"li_fraction_{p}" for p in self.probe_names]
+        self.onset, self.damage_onset = None, None
+        self._ratio_prev = None
+        self.ratio_max, self.pf_max = None, None
+        self.csv = TimeSeriesCSV(folder / "timeseries.csv", columns, comm)
+        self.vtx = FieldWriter(folder / "fields", self._vtx_fields(), comm) if self.full and spec.output.vtx else None
+        self._coords = {}
+        self.bar = self._progress_bar(progress)
+
+    def _weibull(self, sigma1, mech):
+        from sim.fracture.criteria import WeibullIntegral
+
+        if mech.weibull_modulus is None or mech.weibull_reference_volume is None:
+            return None
+        return WeibullIntegral(sigma1, self.problem.pmesh, strength=self.strength, modulus=mech.weibull_modulus,
+                               reference_volume=mech.weibull_reference_volume)
+
+    # ------------------------------------------------------------------ progress
+    def _progress_bar(self, progress: bool):
+        from tqdm import tqdm
+
+        disabled = not progress or self.comm.rank != 0 or not sys.stderr.isatty()
+        return tqdm(total=len(self.spec.protocol), unit="step", file=sys.stderr, disable=disabled, delay=2.0,
+                    bar_format="{l_bar}{bar}| {n:.2f}/{total} steps [{elapsed}<{remaining}{postfix}]")
+
+    def _step_fraction(self, step, t0: float, dod0: float) -> float:
+        """How far the current protocol step is (0..1) by its time/DOD/SOC targets (voltage: unknown)."""
+        p, u, done = self.problem, step.until, 0.0
+        if u.time is not None:
+            done = max(done, (p.t - t0) / u.time)
+        for target in (u.dod, None if u.soc is None else 1.0 - u.soc):
+            if target is not None and abs(target - dod0) > 0:
+                done = max(done, (p.dod - dod0) / (target - dod0))
+        return min(max(done, 0.0), 1.0)
+
+    # ------------------------------------------------------------------ fields
+    def _vtx_fields(self) -> dict:
+        p = self.problem
+        fields = {"c": {"c_mol_m3": p.c}}
+        if self.mech:
+            s = p.stress_fields()
+            fields["displacement"] = {"displacement_m": p.u}
+            fields["stress"] = {"hoop_Pa": s["hoop"], "von_mises_Pa": s["von_mises"],
+                                "max_principal_Pa": s["max_principal"]}
+        return fields
+
+    def _write_vtx(self, force: bool = False) -> None:
+        every = self.spec.output.vtx_every
+        if self.vtx is None or not (force or (every and self._since_vtx >= every)) or self.problem.t == self._vtx_t:
+            return
+        if self.mech:
+            self.problem.stress_fields()   # refresh the cached stress functions
+        self.vtx.write(self.problem.t)
+        self._since_vtx, self._vtx_t = 0, self.problem.t
+
+    # ------------------------------------------------------------------ per accepted step
+    def start(self) -> None:
+        """Record the initial state (t = 0)."""
+        self._record()
+        self._write_vtx(force=True)
+        self._maps_due()
+
+    def _record(self) -> dict:
+        from sim.fracture.hotspots import to_physical
+        from sim.lithium.exports import field_extremes
+
+        p = self.problem
+        kind = p.pmesh.kind
+        row = {"t_s": p.t, "step": self.step_index, "dt_s": p.t - self._last_t, "dod": p.dod, "soc": p.soc,
+               "x_mean": p.x_mean, "potential_V": p.potential, "current_A": p.current,
+               "newton_iterations": p.iterations}
+        if self.mech:
+            fields = p.stress_fields()
+            at_max = None
+            for s in STRESSES:
+                f = fields[s]
+                (hi, at_hi), (lo, at_lo) = field_extremes(f, self.comm, self._coords.setdefault(s, _owned_coords(f)))
+                at_hi, at_lo = to_physical(kind, at_hi)[0], to_physical(kind, at_lo)[0]
+                row[f"{s}_max_Pa"] = hi
+                self.extremes.update(f"{s}_Pa", hi, p.t, p.dod, at_hi, which="max")
+                if s in SIGNED:
+                    row[f"{s}_min_Pa"] = lo
+                    self.extremes.update(f"{s}_Pa", lo, p.t, p.dod, at_lo, which="min")
+                if s == "max_principal":
+                    at_max = at_hi
+            self.tracker.record()
+            if self.strength is not None:
+                self._screen(row, at_max)
+            if self.phase_field:
+                self._damage(row)
+        if self.sampler is not None:
+            for s, values in self._probe_values().items():
+                for name, v in zip(self.probe_names, values):
+                    row[f"{s}_{name}_Pa" if s != "li_fraction" else f"li_fraction_{name}"] = v
+                    if s != "li_fraction":
+                        self.extremes.update(f"{name}.{s}_Pa", v, p.t, p.dod, which="both" if s in SIGNED else "max")
+        self.times.append(p.t), self.dods.append(p.dod), self.step_of.append(self.step_index)
+        self.c_rates.append(abs(p.current) * 3600.0 / p.capacity)
+        self.csv.write(row)
+        self._last_t = p.t
+        return row
+
+    def _screen(self, row: dict, where: np.ndarray) -> None:
+        """Strength criterion and Weibull P_f for this step; the first σ₁ >= σ_f is the onset."""
+        from sim.fracture.criteria import first_crossing
+
+        p = self.problem
+        ratio = row["max_principal_max_Pa"] / self.strength
+        row["max_principal_over_strength"] = ratio
+        self.ratio_max = ratio if self.ratio_max is None else max(self.ratio_max, ratio)
+        if self.weibull is not None:
+            pf = self.weibull.probability()
+            row["failure_probability"] = pf
+            self.pf_max = pf if self.pf_max is None else max(self.pf_max, pf)
+        if self.onset is None and ratio >= 1.0:
+            t0, r0, d0 = self._ratio_prev if self._ratio_prev is not None else (p.t, ratio, p.dod)
+            place = self.boundaries.describe(where)
+            self.onset = {"criterion": "max principal stress >= tensile strength",
+                          "t_s": first_crossing(t0, r0, p.t, ratio) if r0 < 1.0 else p.t,
+                          "dod": first_crossing(d0, r0, p.dod, ratio) if r0 < 1.0 else p.dod,
+                          "position_m": [float(v) for v in where], "location": place["nearest_boundary"],
+                          "distance_to_location_m": place["distance_to_nearest_boundary_m"],
+                          "step_t_s": p.t, "max_principal_Pa": row["max_principal_max_Pa"]}
+            if self.full:
+                self._section("onset", {"max_principal_over_strength": self._ratio_field(),
+                                        "hoop_Pa": p.stress_fields()["hoop"]})
+        self._ratio_prev = (p.t, ratio, p.dod)
+
+    def _damage(self, row: dict) -> None:
+        """Phase-field columns, when the mechanics provides them (``damage_max()``, ``crack_area()``)."""
+        mech = self.problem.mechanics
+        if not (hasattr(mech, "damage_max") and hasattr(mech, "crack_area")):
+            return
+        row["damage_max"], row["crack_area_m2"] = mech.damage_max(), mech.crack_area()
+        if self.damage_onset is None and row["damage_max"] > DAMAGE_ONSET:
+            self.damage_onset = {"criterion": f"phase field d_max > {DAMAGE_ONSET:g}", "t_s": self.problem.t,
+                                 "dod": self.problem.dod}
+
+    def _ratio_field(self):
+        from dolfinx import fem
+
+        s1 = self.problem.stress_fields()["max_principal"]
+        g = fem.Function(s1.function_space, name="max_principal_over_strength")
+        g.x.array[:] = s1.x.array / self.strength
+        return g
+
+    def _probe_values(self) -> dict[str, np.ndarray]:
+        fields = self.problem.stress_fields() if self.mech else {}
+        out = {s: self.sampler(fields[s]) for s in (STRESSES if self.mech else ())}
+        out["li_fraction"] = self.sampler(self.problem.c) / self.problem.params.transport.c_max
+        return out
+
+    def _on_step(self, problem) -> None:
+        self._record()
+        self._since_vtx += 1
+        self._write_vtx()
+        self._maps_due()
+        self.bar.n = self.step_index + self._step_fraction(self._step, self._t0, self._dod0)
+        self.bar.set_postfix_str(f"t={problem.t:.4g} s DOD={problem.dod:.3f} U={problem.potential:.3f} V",
+                                 refresh=False)
+        self.bar.refresh()
+
+    # ------------------------------------------------------------------ maps
+    def _maps_due(self) -> None:
+        dod = self.problem.dod
+        due = [m for m in self.pending if abs(dod - m) <= _DOD_TOL or (self._last_dod - m) * (dod - m) < 0]
+        for m in due:
+            self.pending.remove(m)
+            self._make_map(m)
+        self._last_dod = dod
+
+    def _section(self, stem: str, fields: dict) -> None:
+        """Section data of ``fields`` now, saved as maps/<stem>.npz (drawn in :meth:`finish`). Collective."""
+        from sim.lithium.plots import save_section, section_data
+
+        p = self.problem
+        data = section_data(p.pmesh.kind, fields, self.comm, radius=p.params.geometry.particle_radius, zoom=_zoom(p))
+        if self.comm.rank == 0:
+            (self.folder / "maps").mkdir(exist_ok=True)
+            data["t_s"], data["dod"] = p.t, p.dod
+            save_section(self.folder / "maps" / f"{stem}.npz", data)
+            self._sections[stem] = data
+
+    def _make_map(self, target: float) -> None:
+        p = self.problem
+        fields = {"li_fraction": _li_fraction(p)}
+        if self.mech:
+            s = p.stress_fields()
+            fields.update({"hoop_Pa": s["hoop"], "von_mises_Pa": s["von_mises"]})
+            if self.strength is not None:
+                fields["max_principal_over_strength"] = self._ratio_field()
+        stem = f"dod_{100 * target:g}".replace(".", "p")
+        self._section(stem, fields)
+        probes = {name: {} for name in self.probe_names}
+        if self.sampler is not None:
+            for s, values in self._probe_values().items():
+                for name, v in zip(self.probe_names, values):
+                    probes[name][f"{s}_Pa" if s != "li_fraction" else s] = float(v)
+        self._write_vtx(force=True)
+        self.maps.append({"dod_target": target, "dod": p.dod, "t_s": p.t, "png": f"maps/{stem}.png",
+                          "data": f"maps/{stem}.npz", "probes": probes})
+
+    # ------------------------------------------------------------------ protocol steps
+    def run_step(self, index: int, step) -> None:
+        """Run one protocol step, split at map DODs inside a galvanostatic step."""
+        from sim.lithium.case import describe_step
+
+        p = self.problem
+        self.step_index, self._step, self._t0, self._dod0 = index, step, p.t, p.dod
+        while True:
+            part = self._segment(step)
+            reason = p.run_step(part, on_step=self._on_step)
+            if part is step or reason != "dod":
+                break
+        self._write_vtx(force=True)
+        self.steps.append({"index": index, "step": describe_step(step), "stop_reason": reason, "t_end_s": p.t,
+                           "dod_end": p.dod, "potential_end_V": p.potential})
+        self.bar.n = index + 1
+        self.bar.refresh()
+
+    def _segment(self, step):
+        """``step`` itself, or a galvanostatic part of it that stops at the next pending map DOD."""
+        from sim.lithium.protocol import Galvanostatic, Stop
+
+        if not isinstance(step, Galvanostatic):
+            return step
+        p, u = self.problem, step.until
+        sign = 1.0 if step.direction == "discharge" else -1.0   # discharge raises the DOD
+        ends = [d for d in (u.dod, None if u.soc is None else 1.0 - u.soc) if d is not None]
+        ahead = [m for m in self.pending if sign * (m - p.dod) > _DOD_TOL
+                 and all(sign * (end - m) > _DOD_TOL for end in ends)]
+        if not ahead:
+            return step
+        remaining = None if u.time is None else u.time - (p.t - self._t0)
+        if remaining is not None and remaining <= 0:
+            return step
+        target = min(ahead, key=lambda m: sign * (m - p.dod))
+        return Galvanostatic(step.c_rate, step.direction, Stop(dod=target, soc=u.soc, voltage=u.voltage,
+                                                               time=remaining))
+
+    def close(self) -> None:
+        self.csv.close()
+        if self.vtx is not None:
+            self.vtx.close()
+            self.vtx = None
+        self.bar.close()
+
+    # ------------------------------------------------------------------ after the run
+    def finish(self) -> None:
+        """Hot spots, fracture results, hotspots.csv, fatigue.csv and the map PNGs. Collective."""
+        self.close()
+        self.hot_spots, self.fracture = [], None
+        if self.tracker is not None:
+            self._hot_spots()
+            self.fracture = self._fracture()
+            self.tracker.close()
+        if self.comm.rank == 0 and self.full:
+            self._draw_maps()
+
+    def _hot_spots(self) -> None:
+        spots = self.tracker.select(self.spec.output.hot_spots)
+        self._histories = self.tracker.histories(spots)
+        t, dod = np.array(self.times), np.array(self.dods)
+        for s in spots:
+            history = self._histories[s.name][s.stress]
+            i = int(np.nanargmax(history))
+            entry = {"name": s.name, "stress": s.stress, "value_Pa": s.value, "t_s": float(t[i]), "dod": float(dod[i]),
+                     "c_rate": float(self.c_rates[i]), "position_m": [float(v) for v in s.position]}
+            entry.update(self.boundaries.describe(s.position))
+            self.hot_spots.append(entry)
+        if self.comm.rank == 0 and self.full and spots:
+            with open(self.folder / "hotspots.csv", "w", newline="") as fh:
+                w = csv.writer(fh)
+                w.writerow(["t_s", "dod"] + [f"{s.name}_{f}_Pa" for s in spots for f in HOT_SPOT_STRESSES])
+                cols = [self._histories[s.name][f] for s in spots for f in HOT_SPOT_STRESSES]
+                for i in range(len(t)):
+                    w.writerow([f"{t[i]:.10g}", f"{dod[i]:.10g}"] + [f"{c[i]:.10g}" for c in cols])
+
+    def _fracture(self) -> dict | None:
+        mech = self.problem.params.mechanics
+        out: dict = {}
+        if self.strength is not None:
+            out.update({"criterion": "max principal stress >= tensile strength", "tensile_strength_Pa": self.strength,
+                        "max_principal_over_strength_max": self.ratio_max, "onset": self.onset,
+                        "failure_probability_max": self.pf_max,
+                        "weibull": None if self.weibull is None else {
+                            "modulus": self.weibull.modulus, "reference_volume_m3": self.weibull.reference_volume,
+                            "particle_volume_m3": self.weibull.volume}})
+        if self.phase_field:
+            out["damage_onset"] = self.damage_onset
+        flaw = self._flaw(mech)
+        if flaw is not None:
+            out["flaw"] = flaw
+        fatigue = self._fatigue(mech)
+        if fatigue is not None:
+            out["fatigue"] = fatigue
+        if not out:
+            return None
+        out["cracks"] = bool(self.onset is not None or (flaw is not None and flaw["g_max_over_g_c"] >= 1.0))
+        return out
+
+    def _flaw(self, mech) -> dict | None:
+        """Energy release rate of a flaw of depth a₀ at each max-principal hot spot at its peak stress; a spot
+        within a₀ of a named boundary carries a surface flaw, others an embedded (penny) one."""
+        from sim.fracture import criteria
+
+        a0, g_c = mech.flaw_size, mech.fracture_energy
+        spots = [s for s in self.hot_spots if s["stress"] == "max_principal"]
+        if a0 is None or g_c is None or not spots:
+            return None
+        E, nu = mech.youngs_modulus, mech.poisson_ratio
+        rows, best = [], None
+        for s in spots:
+            g_surface = float(criteria.surface_flaw_energy_release_rate(s["value_Pa"], a0, E, nu))
+            g_embedded = float(criteria.embedded_flaw_energy_release_rate(s["value_Pa"], a0, E, nu))
+            surface = s["distance_to_nearest_boundary_m"] is not None and s["distance_to_nearest_boundary_m"] <= a0
+            row = {"hot_spot": s["name"], "sigma_Pa": s["value_Pa"], "flaw": "surface" if surface else "embedded",
+                   "g_surface_J_m2": g_surface, "g_embedded_J_m2": g_embedded,
+                   "g_J_m2": g_surface if surface else g_embedded, "c_rate": s["c_rate"]}
+            rows.append(row)
+            if best is None or row["g_J_m2"] > best["g_J_m2"]:
+                best = row
+        # no current at the peak (a rest, an ended hold): the scaling with C says nothing
+        c_crit = criteria.critical_c_rate(best["c_rate"], best["g_J_m2"], g_c) if best["c_rate"] > 0 else math.inf
+        return {"flaw_size_m": a0, "fracture_energy_J_m2": g_c, "g_max_J_m2": best["g_J_m2"],
+                "g_max_over_g_c": best["g_J_m2"] / g_c, "hot_spot": best["hot_spot"], "c_rate": best["c_rate"],
+                "critical_c_rate": c_crit if math.isfinite(c_crit) else None,
+                "critical_c_rate_method": "stress proportional to current (quasi-steady galvanostatic): "
+                                          "C_crit = C sqrt(G_c / G_max), C the C-rate at the peak",
+                "hot_spots": rows}
+
+    def _fatigue(self, mech) -> dict | None:
+        """Paris law at each max-principal hot spot from the stress range of the cycle (the case's last
+        repetition, or the whole protocol); writes fatigue.csv."""
+        from sim.fracture import fatigue
+
+        opts = getattr(self.spec, "fatigue", None)
+        spots = [s for s in self.hot_spots if s["stress"] == "max_principal"]
+        if opts is None or not spots:
+            return None
+        need = {"flaw_size": mech.flaw_size, "paris_coefficient": mech.paris_coefficient,
+                "paris_exponent": mech.paris_exponent, "fracture_toughness": mech.fracture_toughness}
+        missing = [k for k, v in need.items() if v is None]
+        if missing:
+            return {"error": f"the parameter set lacks mechanics.{', mechanics.'.join(missing)}"}
+        first, end = self.spec.cycle if self.spec.cycle is not None else (0, len(self.spec.protocol))
+        steps = np.array(self.step_of)
+        in_cycle = (steps >= first) & (steps < end)
+        cycles = fatigue.report_cycles(opts.cycles)
+        Y, a0 = opts.geometry_factor, mech.flaw_size
+        kw = {"coefficient": mech.paris_coefficient, "exponent": mech.paris_exponent, "geometry_factor": Y}
+        result, lengths = {}, {}
+        for s in spots:
+            d_sigma, s_max = fatigue.stress_range(self._histories[s["name"]]["max_principal"][in_cycle])
+            a_c = fatigue.critical_size(mech.fracture_toughness, s_max, Y)
+            n_f = fatigue.cycles_to_failure(a0, a_c, d_sigma, **kw)
+            lengths[s["name"]], _ = fatigue.crack_growth(a0, d_sigma, cycles, a_c=a_c, **kw)
+            result[s["name"]] = {"stress_range_Pa": d_sigma, "sigma_max_Pa": s_max,
+                                 "critical_size_m": a_c if math.isfinite(a_c) else None,
+                                 "cycles_to_failure": n_f if math.isfinite(n_f) else None,
+                                 "crack_length_end_m": _finite(lengths[s["name"]][-1])}
+        if self.comm.rank == 0 and self.full:
+            with open(self.folder / "fatigue.csv", "w", newline="") as fh:
+                w = csv.writer(fh)
+                w.writerow(["cycle"] + [f"crack_length_{n}_m" for n in lengths])
+                for i, n in enumerate(cycles):
+                    w.writerow([int(n)] + ["" if not np.isfinite(a[i]) else f"{a[i]:.10g}" for a in lengths.values()])
+        finite = [r["cycles_to_failure"] for r in result.values() if r["cycles_to_failure"] is not None]
+        return {"law": "Paris: da/dN = C (Y dsigma sqrt(pi a))^m", "cycles": opts.cycles, "geometry_factor": Y,
+                "flaw_size_m": a0, "cycle_steps": [first, end], "hot_spots": result,
+                "cycles_to_failure_min": min(finite) if finite else None,
+                "fails_within_cycles": bool(finite and min(finite) <= opts.cycles)}
+
+    def _draw_maps(self) -> None:
+        from sim.lithium.plots import plot_section
+
+        marks = {s["name"]: s["position_m"] for s in self.hot_spots}
+        if self.onset is not None:
+            marks["onset"] = self.onset["position_m"]
+        title = self.spec.title or Path(self.spec.file).stem
+        for stem, data in self._sections.items():
+            what = "onset of fracture (max principal >= strength)" if stem == "onset" else f"DOD {100 * data['dod']:.3g} %"
+            plot_section(data, self.folder / "maps" / f"{stem}.png", zoom=_zoom(self.problem), markers=marks,
+                         title=f"{title}: {what}, t = {data['t_s']:.4g} s")
+
+    # ------------------------------------------------------------------ summary
+    def summary(self, status: str, error: dict | None, *, wall_time: float, version: str) -> dict:
+        from sim.lithium.case import describe_step
+
+        p, spec = self.problem, self.spec
+        hi, lo = self.extremes.maxima, self.extremes.minima
+        probes = {}
+        for name, point in zip(self.probe_names, self.probe_points):
+            probes[name] = {"position_m": point.tolist(),
+                            "maxima": {f"{s}_Pa": hi[f"{name}.{s}_Pa"] for s in STRESSES if f"{name}.{s}_Pa" in hi},
+                            "minima": {f"{s}_Pa": lo[f"{name}.{s}_Pa"] for s in SIGNED if f"{name}.{s}_Pa" in lo}}
+        files = {"timeseries": "timeseries.csv", "params": "params.json", "maps": [m["png"] for m in self.maps]}
+        if self.full and spec.output.vtx:
+            files["fields"] = [f"fields/{stem}.bp" for stem in self._vtx_fields()]
+        if self.full and self.hot_spots:
+            files["hot_spots"] = "hotspots.csv"
+        fracture = getattr(self, "fracture", None)
+        if self.full and fracture and "fatigue" in fracture and "hot_spots" in fracture["fatigue"]:
+            files["fatigue"] = "fatigue.csv"
+        if self.full and self.onset is not None:
+            files["onset_map"] = "maps/onset.png"
+        return {
+            "status": status, "error": error, "sim_version": version, "coordinates": COORDINATES,
+            "case": {"file": spec.file, "title": spec.title, "params": p.params.name, "geometry": spec.geometry,
+                     "protocol": [describe_step(s) for s in spec.protocol]},
+            "final": {"t_s": p.t, "dod": p.dod, "soc": p.soc, "x_mean": p.x_mean, "potential_V": p.potential,
+                      "current_A": p.current},
+            "maxima": {f"{s}_Pa": hi[f"{s}_Pa"] for s in STRESSES if f"{s}_Pa" in hi},
+            "minima": {f"{s}_Pa": lo[f"{s}_Pa"] for s in SIGNED if f"{s}_Pa" in lo},
+            "probes": probes, "centroid_m": [float(v) for v in self.centroid],
+            "hot_spots": getattr(self, "hot_spots", []), "fracture": fracture,
+            "cracks": None if fracture is None else fracture["cracks"],
+            "maps": self.maps, "steps": self.steps,
+            "time_steps": p.steps, "newton_iterations": p.iterations,
+            "mass_balance_error": p.mass_balance_error, "mesh": p.pmesh.summary(),
+            "wall_time_s": wall_time, "mpi_ranks": self.comm.size, "outputs": "full" if self.full else "minimal",
+            "files": files,
+        }
+
+
+def _finite(v):
+    return float(v) if np.isfinite(v) else None
+
+
+def _zoom(problem) -> float | None:
+    """Half-width (m) of a close-up of the void and pores, or None for meshes without them."""
+    g = problem.params.geometry
+    pores = [np.linalg.norm(q.centre) + q.radius for i, q in enumerate(g.pores)
+             if f"pore_{i}" in problem.pmesh.boundaries]
+    if not pores and "void" not in problem.pmesh.boundaries:
+        return None
+    return 1.5 * max(pores + [g.void_radius])
+
+
+def _owned_coords(f) -> np.ndarray:
+    V = f.function_space
+    return V.tabulate_dof_coordinates()[: V.dofmap.index_map.size_local]
+
+
+def _li_fraction(problem):
+    """c / c_max as a Function in c's space (for maps)."""
+    from dolfinx import fem
+
+    x = fem.Function(problem.c.function_space, name="li_fraction")
+    x.x.array[:] = problem.c.x.array / problem.params.transport.c_max
+    return x

@@ -1,0 +1,127 @@
+"""What ``sim run`` writes: ``outputs = "minimal"`` for sweeps, the flaw criterion and its critical C-rate,
+the ``[fracture]`` table, the onset map.
+
+The critical C-rate rests on stress ∝ current: with a constant D, a linear ΔV/V0 and small strain the 1D
+galvanostatic problem is linear in the current, so G ∝ C² exactly and a second run at C_crit must put
+G_max at G_c.
+"""
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+import sim.cli as cli
+from sim.errors import InputError
+
+LINEAR_DV = {"x": [0.0, 1.0], "y": [0.0, 2.0], "x_unit": "", "y_unit": "%"}
+SPHERE = {"model": "lithium", "params": "lmr_default", "geometry": "radial",
+          "parameters": {"transport.x_initial": 0.8, "mechanics.volume_change": LINEAR_DV,
+                         "mechanics.flaw_size": "1 um", "mechanics.fracture_toughness": "0.01 MPa*m^0.5"},
+          "mesh": {"n_cells": 20}, "solver": {"dt_max": "5 s"},
+          "output": {"probes": {"surface": "surface"}, "maps_at_dod": ["68 %"], "vtx_every": 3},
+          "protocol": [{"step": "charge at 1C for 120 s"}]}
+
+
+TOML = """\
+model = "lithium"
+params = "lmr_default"
+geometry = "radial"
+[parameters]
+"transport.x_initial" = 0.8
+[mesh]
+n_cells = 20
+[output]
+maps_at_dod = ["5 %"]
+[[protocol]]
+step = "charge at 1C for 60 s"
+"""
+
+
+@pytest.fixture
+def run_cli(monkeypatch):
+    monkeypatch.setattr(cli, "COMMANDS", {"run": "sim.lithium.run"})
+    return lambda *argv: cli.main(["run", *map(str, argv)])
+
+
+def test_minimal_outputs_write_summary_and_timeseries_only(tmp_path, run_cli):
+    case = tmp_path / "sphere.toml"
+    case.write_text(TOML)
+    assert run_cli(case, "--out", tmp_path / "min", "--outputs", "minimal", "--quiet") == 0
+    assert {p.name for p in (tmp_path / "min").iterdir()} == {"summary.json", "timeseries.csv", "params.json"}
+    s = json.loads((tmp_path / "min" / "summary.json").read_text())
+    assert s["outputs"] == "minimal" and s["maps"] == [] and "fields" not in s["files"]
+    assert s["hot_spots"] and s["fracture"]["flaw"]["g_max_J_m2"] > 0       # still computed
+    with open(tmp_path / "min" / "timeseries.csv") as fh:
+        assert "failure_probability" in next(csv.reader(fh))
+    with pytest.raises(SystemExit) as exit_:
+        run_cli(case, "--out", tmp_path / "bad", "--outputs", "all", "--quiet")
+    assert exit_.value.code == 2 and not (tmp_path / "bad").exists()
+    with pytest.raises(InputError, match="outputs 'some'"):
+        from sim.lithium.case import load_case
+        load_case({**SPHERE, "output": {"outputs": "some"}})
+
+
+def test_flaw_critical_c_rate_scales_with_the_current(tmp_path):
+    from sim.lithium.run import run_case
+
+    s1 = run_case(SPHERE, tmp_path / "c1", progress=False, outputs="minimal")
+    flaw = s1["fracture"]["flaw"]
+    assert flaw["flaw_size_m"] == pytest.approx(1e-6) and flaw["c_rate"] == pytest.approx(1.0, rel=1e-9)
+    top = flaw["hot_spots"][0]
+    assert top["flaw"] == "surface"                      # charge: peak hoop tension on the outer surface
+    assert top["g_J_m2"] == pytest.approx(top["g_surface_J_m2"]) and top["g_surface_J_m2"] > top["g_embedded_J_m2"]
+    c_crit = flaw["critical_c_rate"]
+    assert 1.5 < c_crit < 5 and s1["cracks"] is False
+    second = {**SPHERE, "protocol": [{"kind": "galvanostatic", "c_rate": c_crit, "direction": "charge",
+                                      "until": {"time": "120 s"}}]}
+    s2 = run_case(second, tmp_path / "c2", progress=False, outputs="minimal")
+    assert s2["fracture"]["flaw"]["g_max_over_g_c"] == pytest.approx(1.0, rel=1e-3)
+    assert s2["fracture"]["flaw"]["critical_c_rate"] == pytest.approx(c_crit, rel=1e-3)
+
+
+def test_full_outputs_mark_the_onset_and_the_hot_spots_on_maps(tmp_path):
+    from sim.lithium.run import run_case
+
+    case = {**SPHERE, "parameters": {**SPHERE["parameters"], "mechanics.tensile_strength": "0.5 MPa"}}
+    s = run_case(case, tmp_path / "full", progress=False)
+    out = tmp_path / "full"
+    assert s["fracture"]["onset"]["location"] == "outer" and s["cracks"] is True
+    for name in ("maps/onset.png", "maps/dod_68.png", "hotspots.csv"):
+        assert (out / name).stat().st_size > 0, name
+    assert s["files"]["onset_map"] == "maps/onset.png"
+    import numpy as np
+    with np.load(out / "maps" / "onset.npz") as z:
+        assert "max_principal_over_strength" in z.files and float(z["t_s"]) >= s["fracture"]["onset"]["t_s"]
+    with np.load(out / "maps" / "dod_68.npz") as z:
+        assert {"hoop_Pa", "max_principal_over_strength"} <= set(z.files)
+
+
+def test_fracture_table_parses_into_phase_field_options_with_clear_errors(tmp_path):
+    from sim.fracture.options import PhaseFieldOptions
+    from sim.lithium.case import load_case
+    from sim.lithium.run import run_case
+
+    assert load_case(SPHERE).fracture is None
+    assert load_case({**SPHERE, "fracture": {"model": "none"}}).fracture is None
+    spec = load_case({**SPHERE, "fracture": {"model": "phase-field", "variant": "AT1", "split": "volumetric-deviatoric",
+                                             "residual_stiffness": 1e-5, "tolerance": 1e-3, "max_iterations": 50,
+                                             "fatigue": True}})
+    assert spec.fracture == PhaseFieldOptions("AT1", "volumetric-deviatoric", 1e-5, 1e-3, 50, True)
+    bad = [({"model": "cohesive"}, "fracture.model"), ({"model": "phase-field", "variant": "AT3"}, "fracture.variant"),
+           ({"model": "phase-field", "split": "miehe"}, "fracture.split"),
+           ({"model": "phase-field", "residual_stiffness": 1.5}, "fracture.residual_stiffness"),
+           ({"model": "phase-field", "tolerance": 0}, "fracture.tolerance"),
+           ({"model": "phase-field", "max_iterations": 0}, "fracture.max_iterations"),
+           ({"model": "phase-field", "length": 1}, "fracture.length"), ({"variant": "AT1"}, "fracture.variant")]
+    for table, key in bad:
+        with pytest.raises(InputError) as err:
+            load_case({**SPHERE, "fracture": table})
+        assert err.value.key == key and err.value.file == "<case>", table
+    # the damage columns are there when the case asks for the phase field (empty until the model exists)
+    s = run_case({**SPHERE, "fracture": {"model": "phase-field"}}, tmp_path / "pf", progress=False, outputs="minimal")
+    with open(tmp_path / "pf" / "timeseries.csv") as fh:
+        header = next(csv.reader(fh))
+    assert {"damage_max", "crack_area_m2"} <= set(header)
+    assert "damage_onset" in s["fracture"]
