@@ -126,10 +126,13 @@ def _mesh(kind: str, params, comm):
 
 
 def run(case, out, comm) -> dict:
-    """``sim scenario`` for kind = "aging"."""
+    """``sim scenario`` for kind = "aging": the degradation loop when the case has ``loop_cycles``,
+    otherwise fresh vs aged parameter sets with a hand-set shell."""
     from sim.params import load_params
     from sim.scenarios.case import write_csv
 
+    if "loop_cycles" in case.settings:
+        return run_loop_scenario(case, out, comm)
     fresh = case.load_params()
     aged_name = case.settings.get("aged_params")
     if not isinstance(aged_name, str):
@@ -375,3 +378,122 @@ def run_loop(params, oxygen_params, pmesh, rules: DegradationRules, cycles, cycl
         if k + 1 < len(cycles):
             state.advance((cycles[k + 1] - n) * t_d)
     return records
+
+
+def _loop_rules(case) -> DegradationRules:
+    exposed = case.settings.get("exposed", ["outer"])
+    if not (isinstance(exposed, list) and exposed and all(isinstance(e, str) for e in exposed)):
+        raise InputError(f"expected a list of boundary names (outer, void, pores), got {exposed!r}",
+                         file=case.file, key="aging.exposed")
+    rules = DegradationRules(mn3_deactivated=case.quantity("mn3_deactivated", ""),
+                             diffusivity_factor=case.quantity("diffusivity_factor", ""),
+                             exchange_current_factor=case.quantity("exchange_current_factor", ""),
+                             kinetic_depth=case.quantity("kinetic_depth", "m"),
+                             volume_change_per_mn3=case.quantity("volume_change_per_mn3", ""), exposed=tuple(exposed))
+    for key in ("diffusivity_factor", "exchange_current_factor"):
+        if not 0 < getattr(rules, key) <= 1:
+            raise InputError(f"got {getattr(rules, key):g}; allowed: > 0 and <= 1", file=case.file, key=f"aging.{key}")
+    for key in ("mn3_deactivated", "kinetic_depth"):
+        if not getattr(rules, key) > 0:
+            raise InputError(f"got {getattr(rules, key):g}; allowed: > 0", file=case.file, key=f"aging.{key}")
+    return rules
+
+
+def _loop_cycles(case) -> list[int]:
+    cycles = case.settings["loop_cycles"]
+    ok = isinstance(cycles, list) and cycles and all(isinstance(c, int) and not isinstance(c, bool) for c in cycles)
+    if not ok or cycles[0] != 1 or any(b <= a for a, b in zip(cycles, cycles[1:])):
+        raise InputError(f"expected increasing whole cycle numbers starting at 1, got {cycles!r}", file=case.file,
+                         key="aging.loop_cycles")
+    return cycles
+
+
+def gitt_diffusivity(params, pmesh, scale, case) -> float:
+    """Apparent D (m²/s) of the first pulse of a short GITT on the (degraded) particle, Weppner–Huggins with the
+    true V/S, as an experimentalist would read it."""
+    from sim.scenarios.gitt import GittProtocol, find_pulses, hollow_volume_to_surface, run_gitt
+
+    protocol = GittProtocol(c_rate=case.quantity("gitt_c_rate", "", 0.1), pulse=case.quantity("gitt_pulse", "s", 60.0),
+                            rest=case.quantity("gitt_rest", "s", 1800.0), upper_voltage=4.8, max_pulses=1,
+                            initial_rest=60.0)
+    trace = run_gitt(params, pmesh, protocol, diffusivity_scale=scale).arrays()
+    pulse = find_pulses(trace["t_s"], trace["potential_V"], trace["current_A"], trace["x_mean"])[0]
+    g = params.geometry
+    return pulse.diffusivity(hollow_volume_to_surface(g.particle_radius, g.void_radius if pmesh.kind == "hollow" else 0))
+
+
+def run_loop_scenario(case, out, comm) -> dict:
+    """The aging scenario through the degradation loop (:func:`run_loop`), GITT D and overpotential at the
+    first and last solved cycles."""
+    from sim.mesh import radial_mesh
+    from sim.params import load_params
+    from sim.scenarios.case import write_csv
+
+    params = case.load_params()
+    oxygen = load_params(case.settings.get("oxygen_params", "csernica2021"))
+    oxygen.require("oxygen", "primary")
+    kind = case.choice("geometry", ("radial", "hollow"), "hollow")
+    g = params.geometry
+    pmesh = radial_mesh(g.particle_radius, g.void_radius if kind == "hollow" else 0.0,
+                        size=case.quantity("surface_size", "m", 10e-9), grading=case.quantity("grading", "", 40.0),
+                        comm=comm)
+    kw = dict(c_rate=case.quantity("c_rate", ""), upper_voltage=case.quantity("upper_voltage", "V"),
+              lower_voltage=case.quantity("lower_voltage", "V"), rest=case.quantity("rest", "s", 0.0) or 1.0)
+    cycles, rules = _loop_cycles(case), _loop_rules(case)
+    gitt, profiles = {}, {}
+
+    def on_cycle(rec, data, p, state):
+        if rec["cycle"] in (cycles[0], cycles[-1]):
+            gitt[rec["cycle"]] = gitt_diffusivity(p, pmesh, state.diffusivity_scale(), case)
+        depth = state.outer_depth
+        profiles[rec["cycle"]] = (depth, state.theta())
+        if comm.rank == 0:
+            write_csv(out / f"cycle_{rec['cycle']:04d}.csv", data)
+
+    records = run_loop(params, oxygen, pmesh, rules, cycles, kw, comm, on_cycle=on_cycle)
+    first, last = records[0], records[-1]
+    for rec in records:
+        rec["gitt_D_m2_s"] = gitt.get(rec["cycle"])
+    summary = {"geometry": kind, "mode": "degradation loop", "cycles_solved": cycles, "oxygen_params": oxygen.name,
+               "rules": {k: v for k, v in rules.__dict__.items()}, "loop": records,
+               "particles": {"fresh": first, "aged": last},
+               "gitt_D_ratio_aged_to_fresh": gitt[cycles[-1]] / gitt[cycles[0]]}
+    if first["overpotential_discharge_mid_V"] is not None and last["overpotential_discharge_mid_V"] is not None:
+        summary["overpotential_increase_mV"] = 1e3 * abs(last["overpotential_discharge_mid_V"]
+                                                         - first["overpotential_discharge_mid_V"])
+    summary["von_mises_ratio_aged_to_fresh"] = last["von_mises_max_Pa"] / first["von_mises_max_Pa"]
+    if comm.rank == 0:
+        cols = {k: np.array([np.nan if r[k] is None else r[k] for r in records], dtype=float)
+                for k in records[0] if k != "cycle"}
+        write_csv(out / "loop.csv", {"cycle": np.array(cycles, dtype=float), **cols})
+        _plot_loop(records, profiles, out, case.title)
+    return summary
+
+
+def _plot_loop(records, profiles, out, title) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    for n, (depth, theta) in profiles.items():
+        order = np.argsort(depth)
+        axes[0].plot(depth[order] * 1e9, theta[order], label=f"cycle {n}")
+    axes[0].set_xlim(0, 300)
+    axes[0].set_xlabel("depth below the outer surface (nm)")
+    axes[0].set_ylabel("deactivated fraction θ (-)")
+    cyc = [r["cycle"] for r in records]
+    axes[1].plot(cyc, [1e3 * r["overpotential_discharge_mid_V"] for r in records], "o-")
+    axes[1].set_xlabel("cycle")
+    axes[1].set_ylabel("mid-discharge polarisation φ_s − U(x̄) (mV)")
+    axes[2].plot(cyc, [r["volume_change_over_cycle_pct"] for r in records], "o-")
+    axes[2].set_xlabel("cycle")
+    axes[2].set_ylabel("particle volume change over the cycle (%)")
+    for ax in axes[1:]:
+        ax.set_xscale("log")
+    axes[0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out / "degradation_loop.png", dpi=120)
+    plt.close(fig)
