@@ -97,6 +97,7 @@ def validate(out_dir, *, full: bool = False, comm=None, only: tuple[str, ...] | 
         timings[name] = time.perf_counter() - t0
         for r in rows:
             r.mode = r.mode or ("full" if full else "fast")
+            r.ok = None if r.ok is None else bool(r.ok)   # numpy booleans would not survive report.json
         (targets if kind == "target" else verification).extend(asdict(r) for r in rows)
     report = out / "report.md"
     result = {"targets": targets, "verification": verification, "errors": errors, "report": str(report),
@@ -274,7 +275,7 @@ def _check_liu_convergence(out: Path, full: bool, comm) -> list[Row]:
     levels = [module.bridge_hoop(s, 10.0, 4.0) for s in module.LEVELS]
     h = [r["hoop_Pa"] for r in levels]
     changes = [abs(b - a) / abs(b) for a, b in zip(h, h[1:])]
-    table = ";".join(f"{r['size_inner_um']:.3g}/{r['size_outer_um']:.3g}/{r['cells']}/{r['hoop_Pa']:.4g}"
+    table = ";".join(f"{r['size_inner_um']:.3g}/{r['size_outer_um']:.3g}/{r['cells']}/{r['hoop_Pa']:.6g}"
                      for r in levels)
     return [Row("verification", "Liu 2024 bridge-point hoop stress, 10C / 20 % DOD: change per mesh halving",
                 "mesh convergence", f"{changes[-1]:.2g}", "relative", "< 2 %", changes[-1] < 0.02,
@@ -444,7 +445,7 @@ def convergence_table(verification) -> list[str]:
     prev = None
     for inner, outer, cells, hoop in levels:
         change = "–" if prev is None else f"{abs(float(hoop) - prev) / abs(float(hoop)) * 100:.2g} %"
-        lines.append(f"| {inner} | {outer} | {cells} | {float(hoop):.4g} | {change} |")
+        lines.append(f"| {inner} | {outer} | {cells} | {float(hoop):.4e} | {change} |")
         prev = float(hoop)
     return lines
 
