@@ -321,6 +321,46 @@ def _check_liu(out: Path, full: bool, comm) -> list[Row]:
                 "within x2 of 100", 50 <= ratio <= 200, f"0.1C bridge hoop {hoop['0p1C']:.3g} Pa; {mesh}")]
 
 
+def _check_liu_calibrated(out: Path, full: bool, comm) -> list[Row]:
+    """Liu 2024 calibrated set (params/liu2024_calibrated.toml) at 10C and 0.1C on the sweep's coarse mesh, and
+    the sensitivity result stored with it (validation/liu2024/sensitivity.json + figure); --full only."""
+    import shutil
+
+    from sim.params import load_params
+    from sim.sensitivity import FACTORS, TARGET_HOOP, bridge_hoop
+
+    calibrated, stored = REPO / "params" / "liu2024_calibrated.toml", REPO / "validation" / "liu2024"
+    if not full or not calibrated.exists():
+        return []
+    out.mkdir(parents=True, exist_ok=True)
+    h10, h01 = bridge_hoop(calibrated, 10, out / "10C", comm), bridge_hoop(calibrated, 0.1, out / "0p1C", comm)
+    pset = load_params(calibrated)
+    outside = [k for k, src in pset.sources.items() if "OUTSIDE the range" in src]
+    honesty = ("calibrated entries outside their literature ranges: " + ", ".join(outside)) if outside else \
+        "every calibrated entry inside its literature range"
+    rows = [Row("Liu 2024", "calibrated set (liu2024_calibrated): bridge hoop stress, 10C, 20 % DOD", TARGET_HOOP,
+                f"{h10:.3g}", "Pa", "within x2", 0.5 < h10 / TARGET_HOOP < 2,
+                f"FITTED to this number (coarse sweep mesh); {honesty}"),
+            Row("Liu 2024", "calibrated set: bridge hoop ratio 10C / 0.1C", "~100 (>= 2 orders)", f"{h10 / h01:.3g}",
+                "-", "within x2 of 100", 50 <= h10 / h01 <= 200, f"the same set; {honesty}")]
+    summary = stored / "sensitivity.json"
+    if summary.exists():
+        s = json.loads(summary.read_text())
+        for png in stored.glob("*.png"):
+            shutil.copy(png, out / png.name)
+        top = max(s.get("sobol_hoop_10C", {"-": {"ST": 0}}).items(), key=lambda kv: kv[1]["ST"])
+        top_r = max(s.get("sobol_ratio", {"-": {"ST": 0}}).items(), key=lambda kv: kv[1]["ST"])
+        ranges = "; ".join(f"{f.name} {f.low:g}-{f.high:g} {f.unit}".strip() for f in FACTORS)
+        rows.append(Row("Liu 2024", "Sobol sensitivity: samples consistent with both numbers (within x2 and ratio "
+                        "50-200) among Saltelli samples over the literature ranges", "> 0 if reachable",
+                        f"{s['consistent_samples']} of {s['samples']}", "-", ">= 1", s["consistent_samples"] >= 1,
+                        f"N = {s['n']} (coarse: ranks the inputs, indices not converged), coarse sweep mesh; largest "
+                        f"total index of the 10C stress: {top[0]} (ST {top[1]['ST']:.2f}), of the ratio: {top_r[0]} "
+                        f"(ST {top_r[1]['ST']:.2f}); max 10C stress sampled {s['max_hoop_10C_Pa']:.3g} Pa; ranges: "
+                        f"{ranges}", "full"))
+    return rows
+
+
 def _check_gitt(out: Path, full: bool, comm) -> list[Row]:
     """Li 2019: D from simulated GITT (Weppner–Huggins) at the start of charge and near 0.7 Li extracted."""
     import numpy as np
@@ -391,6 +431,7 @@ CHECKS = {
     "liu2024_convergence": ("verification", _check_liu_convergence),
     "csernica2021": ("target", _check_csernica),
     "liu2024": ("target", _check_liu),
+    "liu2024_calibrated": ("target", _check_liu_calibrated),
     "li2019_gitt": ("target", _check_gitt),
     "wang2021_aging": ("target", _check_wang),
 }
