@@ -17,10 +17,14 @@ def test_validate_fast_subset_writes_the_report(tmp_path):
     print(res.stdout, res.stderr, f"{time.perf_counter() - t0:.1f} s")
     assert res.returncode == 0, res.stderr
     report = (tmp_path / "v" / "report.md").read_text()
-    assert "| paper | quantity | published | ours | unit | difference | tolerance | within | note |" in report
+    assert "| paper | quantity | published | ours | unit | difference | tolerance | within | mode | note |" in report
     target_rows = [line for line in report.splitlines() if line.startswith(tuple(f"| {p} |" for p in PAPERS))]
     assert {p for p in PAPERS if any(line.startswith(f"| {p} |") for line in target_rows)} == set(PAPERS)
     assert len(target_rows) >= 10   # every row of physics.md "Published targets" (O loss and ΔV/V0 count twice)
+    # every row says which mode produced it; the Csernica rows are the same runs in both modes
+    assert all(line.split(" | ")[8] in ("fast", "both") for line in target_rows)
+    assert all(line.split(" | ")[8] == "both" for line in target_rows if line.startswith("| Csernica 2021 |"))
+    assert "fallback" not in report and "if it never does" not in report
     verification = report.split("## Verification")[1].split("##")[0]
     assert verification.count("| yes |") >= 3
     assert "![gitt_D](" in report and "## Errors" not in report
