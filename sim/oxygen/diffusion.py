@@ -140,7 +140,7 @@ class VacancyDiffusion:
         from dolfinx import fem, la
 
         depth = fem.Function(self.V)
-        depth.x.array[:] = self._surface_depth()   # smooth, so its P1 interpolant places the step well
+        depth.x.array[:] = self.surface_depth()   # smooth, so its P1 interpolant places the step well
         shell = formation.shell_phi(self.y_s, self.y_b)
         phi0 = ufl.conditional(ufl.lt(depth, formation.thickness), shell, 1.0)
         q = 40 if self.domain.kind == "radial" else 8
@@ -152,7 +152,7 @@ class VacancyDiffusion:
             vec.scatter_forward()
         self.phi.x.array[:] = num.array / den.array
 
-    def _surface_depth(self) -> np.ndarray:
+    def surface_depth(self) -> np.ndarray:
         """Distance (m) of every local dof to the nearest dof on the surface (all ranks)."""
         from dolfinx import fem
         from scipy.spatial import cKDTree

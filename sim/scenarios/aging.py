@@ -262,7 +262,6 @@ class DegradationState:
                                         formation=layer)
         self.rules, self.pmesh, self.per_vac = rules, pmesh, mn3_per_vacancy(ox)
         self.kind = pmesh.kind
-        self.depth = self.field._surface_depth()
         self.outer_depth = self._outer_depth()
         self.time = 0.0
 
