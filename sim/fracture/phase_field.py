@@ -98,11 +98,12 @@ class PhaseField:
     ``structure``: see :func:`principal_strains`; ``fracture``: :class:`~sim.fracture.options.PhaseFieldOptions`;
     ``Gc`` (J/m²), ``ell`` (m); ``fatigue_threshold`` α_T (J/m³; default G_c/(12 ℓ)) when
     ``fracture.fatigue``. ``u_options``: PETSc options of the displacement SNES's linear solver.
+    ``initial_crack``: optional marker of coordinates x (3, N) where d = 1 is held (a pre-existing crack).
     """
 
     def __init__(self, u, bcs, strain, lam: float, mu: float, *, weight, factor: float, structure: str, fracture,
                  Gc: float, ell: float, scale=1.0, quadrature_degree: int = 2, u_options: dict | None = None,
-                 fatigue_threshold: float | None = None, damage_bcs=()):
+                 fatigue_threshold: float | None = None, initial_crack=None):
         import basix.ufl
         import ufl
         from dolfinx import fem
@@ -146,7 +147,9 @@ class PhaseField:
         self.gamma = (self._w(self.d) / ell + ell * ufl.inner(ufl.grad(self.d), ufl.grad(self.d))) / self.cw
         self._alpha_expr = fem.Expression(g * self.psi_plus, Q.element.interpolation_points)
         self._drive_expr = fem.Expression(drive, Q.element.interpolation_points)
-        self._dbcs = list(damage_bcs)
+        self._dbcs = []
+        if initial_crack is not None:     # d = 1 held on the nodes where initial_crack(x) (3, N) is true
+            self._dbcs = [fem.dirichletbc(1.0, fem.locate_dofs_geometrical(D, initial_crack), D)]
         if fracture.variant == "AT2":
             a = w * ((2 * drive + 2 * gc / (self.cw * ell)) * dd * q) * dx + w * grad_term * dx
             L = w * 2 * drive * q * dx
