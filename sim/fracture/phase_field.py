@@ -108,6 +108,7 @@ class PhaseField:
         import ufl
         from dolfinx import fem
         from dolfinx.fem.petsc import NonlinearProblem
+        from mpi4py import MPI
 
         if not (Gc > 0 and ell > 0):
             raise ValueError(f"need G_c > 0 and ℓ > 0 (got {Gc!r} J/m^2, {ell!r} m)")
@@ -158,7 +159,9 @@ class PhaseField:
         else:
             F_d = w * (-2 * (1 - self.d) * drive * q + gc / (self.cw * ell) * q) * dx \
                 + w * ufl.replace(grad_term, {dd: self.d}) * dx
-            dopts = {"snes_type": "vinewtonrsls", "snes_rtol": 1e-10, "snes_atol": 1e-14 * Gc / ell,
+            # residual entries scale with G_c/ℓ times the weighted volume ∫ w dV: the absolute floor must too
+            wvol = self.comm.allreduce(fem.assemble_scalar(fem.form(w * dx + 0 * self.d * dx)), op=MPI.SUM)
+            dopts = {"snes_type": "vinewtonrsls", "snes_rtol": 1e-10, "snes_atol": 1e-14 * Gc / ell * wvol,
                      "snes_stol": 1e-12, "snes_max_it": 50, "ksp_type": "cg", "ksp_rtol": 1e-10,
                      "pc_type": "gamg" if msh.topology.dim > 1 else "jacobi"}
             self._d_problem = NonlinearProblem(F_d, self.d, bcs=self._dbcs, petsc_options=dopts,
