@@ -17,6 +17,11 @@ import numpy as np
 
 from sim.lithium.transport import geometry_weights, table_expr
 
+# 3D Krylov tolerances (issue 14): warm start from the last displacement to _WARM_RTOL (was 1e-10 from
+# scratch); finite strain: inexact Newton corrections with the Eisenstat–Walker forcing term <= _EW_MAX
+_WARM_RTOL = 1e-8
+_EW_GAMMA, _EW_MAX = 0.9, 0.1
+
 STRESS_NAMES = ("hoop", "radial", "azimuthal", "von_mises", "max_principal", "hydrostatic")
 
 
@@ -224,7 +229,8 @@ class Mechanics:
 
     def _linear_options(self) -> dict:
         if self.kind == "3d":
-            return {"ksp_type": "cg", "pc_type": "gamg", "ksp_rtol": 1e-10, "ksp_atol": 0.0, "ksp_max_it": 1000}
+            # warm-started CG (see _krylov_tolerance)
+            return {"ksp_type": "cg", "pc_type": "gamg", "ksp_rtol": _WARM_RTOL, "ksp_atol": 0.0, "ksp_max_it": 1000}
         # MUMPS in parallel; PETSc's own LU has less overhead on the small serial 1D/2D systems
         return {"ksp_type": "preonly", "pc_type": "lu",
                 "pc_factor_mat_solver_type": "mumps" if self.comm.size > 1 else "petsc", "pc_factor_zeropivot": 0.0}
@@ -285,6 +291,13 @@ class Mechanics:
         self._rhs.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         set_bc(self._rhs, self.bcs)
 
+    def _krylov_tolerance(self, rtol: float) -> None:
+        """Iterative (3D) solves stop at |B r| <= rtol |B b| (B: GAMG). B ≈ A⁻¹, so |B r| measures the
+        displacement error and |B b| ≈ |u|: rtol = 1e-8 bounds the error near 1e-8 |u|; the warm start from
+        the last step's u begins at |B r0| ≈ |δu|, the step's change, so only that change is reduced."""
+        if self.kind == "3d":
+            self.ksp.setTolerances(rtol=rtol, atol=0.0)
+
     def _linear_solve(self, x) -> str | None:
         from petsc4py import PETSc
 
@@ -300,7 +313,7 @@ class Mechanics:
         from petsc4py import PETSc
 
         u = self.u.x.petsc_vec
-        previous = np.inf
+        previous, residual_prev, eta = np.inf, None, _EW_MAX
         for _ in range(max_it):
             if self._tangent_stale:
                 self._assemble_operator()
@@ -313,6 +326,13 @@ class Mechanics:
             # zero initial guess: the last update is a poor guess for a smaller residual, and Krylov solvers
             # (3D CG) measure divergence against |R|, so a stale guess can fail at once with DIVERGED_DTOL
             self._du.zeroEntries()
+            # inexact Newton, Eisenstat–Walker choice 2 (γ = 0.9, α = 2) with their safeguard
+            residual = self._rhs.norm()
+            if residual_prev is not None:
+                eta_new = _EW_GAMMA * (residual / residual_prev) ** 2
+                eta = min(_EW_MAX, max(eta_new, _EW_GAMMA * eta**2) if _EW_GAMMA * eta**2 > 0.1 else eta_new)
+            residual_prev = residual
+            self._krylov_tolerance(max(eta, _WARM_RTOL))
             failed = self._linear_solve(self._du)
             if failed:
                 return failed
@@ -343,6 +363,7 @@ class Mechanics:
                 return reason
         else:
             self._assemble_rhs(self._L)
+            self._krylov_tolerance(_WARM_RTOL)
             reason = self._linear_solve(self.u.x.petsc_vec)
             self.u.x.scatter_forward()
             if reason:
