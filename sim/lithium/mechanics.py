@@ -32,7 +32,13 @@ def _sum(comm, value, op="sum"):
 
 
 class Mechanics:
-    """Quasi-static elasticity driven by the Li concentration ``c`` (mol/m^3) of the transport solver."""
+    """Quasi-static elasticity driven by the Li concentration ``c`` (mol/m^3) of the transport solver.
+
+    ``fracture``: a :class:`~sim.fracture.options.PhaseFieldOptions` adds the phase-field damage ``damage``
+    (P1, "damage"): :meth:`solve` then runs the staggered u ↔ d iterations; call :meth:`commit` after an
+    accepted time step and :meth:`restore` after a rejected one. ``centre`` (m; axisymmetric (0, z_c, 0)):
+    the point about which the spherical stress components (radial, hoop, azimuthal) are taken.
+    """
 
     def __init__(self, params, pmesh, c, *, degree: int = 2, hydrostatic=None, fracture=None, centre=(0.0, 0.0, 0.0)):
         import ufl
