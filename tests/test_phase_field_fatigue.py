@@ -50,16 +50,21 @@ def cycles_to_failure_0d(psi_fraction=1 / 30):
             return n
 
 
-def test_fatigue_without_jumps_follows_the_homogeneous_recursion():
-    pf, jumper, table = cycled_bar(jump=False)
+@pytest.fixture(scope="module")
+def cycle_by_cycle():
+    return cycled_bar(jump=False)
+
+
+def test_fatigue_without_jumps_follows_the_homogeneous_recursion(cycle_by_cycle):
+    pf, jumper, table = cycle_by_cycle
     assert pf.alpha_t == pytest.approx(GC / (12 * ELL))                 # default threshold G_c/(12ℓ)
     assert jumper.cycles_to_failure == cycles_to_failure_0d()
     assert jumper.computed_cycles == jumper.cycles_to_failure
     assert np.all(np.diff([d for _, d in table]) >= 0)
 
 
-def test_cycle_jumping_matches_the_cycle_by_cycle_life_at_a_fraction_of_the_cost():
-    _, full, _ = cycled_bar(jump=False)
+def test_cycle_jumping_matches_the_cycle_by_cycle_life_at_a_fraction_of_the_cost(cycle_by_cycle):
+    _, full, _ = cycle_by_cycle
     _, jumped, table = cycled_bar(jump=True)
     print("N_f cycle by cycle", full.cycles_to_failure, "with jumps", jumped.cycles_to_failure,
           "computed", jumped.computed_cycles)

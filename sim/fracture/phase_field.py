@@ -241,9 +241,9 @@ class PhaseField:
                 self.last_iterations = k
                 return reason
             change = self._max_abs(self.d.x.array - self._d_prev.x.array)
-            if change <= self.opts.tolerance:
+            if change <= self.opts.tolerance:     # u is from d_(k−1): off by O(tolerance), like the iterate
                 self.last_iterations = k
-                return self.solve_displacement()     # u consistent with the converged d
+                return None
         self.last_iterations = self.opts.max_iterations
         return (f"staggered u-d iteration did not converge to {self.opts.tolerance:g} in "
                 f"{self.opts.max_iterations} iterations (last change {change:.3g})")
