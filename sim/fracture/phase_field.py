@@ -251,10 +251,9 @@ class PhaseField:
     # ------------------------------------------------------------------ time-step bookkeeping
     def commit(self) -> None:
         """Accept the present state: d_n <- d; H <- max(H, ψ⁺); fatigue ᾱ += ⟨α − α_n⟩₊ (α = g(d) ψ⁺)."""
-        import numpy as _np
         from dolfinx import fem
 
-        self.d.x.array[:] = _np.clip(self.d.x.array, 0.0, 1.0)
+        self.d.x.array[:] = np.clip(self.d.x.array, 0.0, 1.0)
         self.d_n.x.array[:] = self.d.x.array
         drive = fem.Function(self.H.function_space)
         drive.interpolate(self._drive_expr)
