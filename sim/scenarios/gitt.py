@@ -4,7 +4,7 @@ Protocol (Li 2019 Methods): charge at 20 mA/g for 30 min, relax 4 h, repeat to t
 The specific current is turned into a C-rate through the capacity of the parameter set,
 ``Q = c_max (x_max − x_min) F / ρ`` (C/kg), so ``C-rate = i_sp · 3600 / Q``.
 
-Weppner–Huggins (Li 2019 eq. 1–2; physics.md M4), for τ ≪ L²/D:
+Weppner–Huggins (Li 2019 eq. 1–2; docs/physics.md M4), for τ ≪ L²/D:
 
     D = 4/(π τ) · (m V_M / (M S))² · (ΔE_s / ΔE_t)²  =  4 L² / (π τ) · (ΔE_s / ΔE_t)²,   L = V/S,
 
@@ -112,7 +112,7 @@ def sphere_surface_response(tau):
     """g(τ) = (D/(J R)) (c0 − c_s) of a sphere under a constant outward flux J from τ = D t/R² = 0 (Crank).
 
     g = e^τ erfc(−√τ) − 1 for τ < 0.05 (short-time inverse Laplace transform; error ~ e^(−1/τ) < 1e-10),
-    else the eigen-series 3τ + 1/5 − 2 Σ exp(−λ_n² τ)/λ_n², tan λ_n = λ_n (physics.md M2).
+    else the eigen-series 3τ + 1/5 − 2 Σ exp(−λ_n² τ)/λ_n², tan λ_n = λ_n (docs/physics.md M2).
     """
     from scipy.special import erfc
 

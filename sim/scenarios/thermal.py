@@ -4,7 +4,7 @@ Li 2019 (Fig. 5, conclusions): at the charged state the particle holds more Li i
 surface because D_Li is low at high SOC; mild heating (~100 °C, 5 h) lets Li diffuse back to the
 surface. Here a radial particle is charged galvanostatically at ``charge_temperature`` to
 ``upper_voltage`` with the li2019 D(x), then rests (zero current) at each of ``rest_temperatures``
-from the same charged state. D follows Arrhenius, exp(−Ea/R (1/T − 1/T_ref)) (physics.md M2), so the
+from the same charged state. D follows Arrhenius, exp(−Ea/R (1/T − 1/T_ref)) (docs/physics.md M2), so the
 hot rest only differs through Ea, which Li 2019 does not give (the case file states its assumption).
 Outputs: surface / centre / mean Li fraction vs time, profiles before and after each rest.
 """
