@@ -1,0 +1,248 @@
+"""Paper figures from ``sim run`` result folders, and the style shared by every figure of the toolkit.
+
+* :func:`plot_stress_vs_dod` — hoop, radial and von Mises stress at the probes (the bridge point) and hot
+  spots against depth of discharge, several runs overlaid (10C solid, 0.1C dashed), as in Liu 2024 Fig. 5d–e;
+* :func:`plot_radial_profiles` — the same stresses along a ray from the particle centre at each saved map
+  DOD, as in Liu 2024 Fig. 5f–g (from ``maps/*.npz``).
+
+Style (used by :mod:`sim.lithium.plots` and :mod:`sim.sweep.plots` too): stresses in MPa, or GPa once a
+peak reaches 1 GPa; tick labels without offset notation (``ScalarFormatter(useOffset=False)``: a reader
+sees 0.4718, never ``1e-5+4.717e-1``); colour bars with ``extend`` arrows where the data leave the colour
+range; a mirrored axisymmetric section is drawn on an x axis with the note :data:`MIRRORED_NOTE`
+(x = ±r: the left half is the (r, z) solution reflected about the z axis); vector output on request
+(``formats=("png", "pdf")``). Equations and sign conventions: ``docs/physics.md`` (M3).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from sim.errors import InputError
+from sim.io import savefig_atomic
+
+MIRRORED_NOTE = "axisymmetric (r, z) section mirrored about the z axis: x = ±r"
+REVOLVED_NOTE = "radial (1D) solution revolved about the centre: x, z with x² + z² = r²"
+MIDPLANE_NOTE = "mid-plane y = 0 of the 3D particle"
+#: stress name (as in summary.json and timeseries.csv) -> label on an axis
+STRESS_LABELS = {"hoop": "hoop stress σ_θθ", "radial": "radial stress σ_rr", "von_mises": "von Mises stress",
+                 "max_principal": "max principal stress σ₁"}
+FORMATS = ("png", "pdf", "svg", "eps")
+LINESTYLES = ("-", "--", ":", "-.")
+
+
+# ------------------------------------------------------------------------------------------- style
+def stress_scale(values_Pa) -> tuple[float, str]:
+    """(factor, unit) to show stresses ``values_Pa`` (Pa): GPa once the largest |value| reaches 1 GPa, else MPa."""
+    v = np.abs(np.asarray(values_Pa, dtype=float))
+    peak = float(np.nanmax(v)) if v.size and np.isfinite(v).any() else 0.0
+    return (1e-9, "GPa") if peak >= 1e9 else (1e-6, "MPa")
+
+
+def plain_ticks(*axes) -> None:
+    """Tick labels of matplotlib ``axes`` (Axis objects, e.g. ``ax.yaxis`` or a colour bar's) without offset."""
+    from matplotlib.ticker import ScalarFormatter
+
+    for axis in axes:
+        axis.set_major_formatter(ScalarFormatter(useOffset=False))
+
+
+def extend_for(values, lo: float, hi: float) -> str:
+    """The colour bar ``extend`` for ``values`` shown on the range [lo, hi]: an arrow at each clipped end."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    tol = 1e-9 * max(abs(lo), abs(hi), 1e-300)
+    low, high = bool(v.size and v.min() < lo - tol), bool(v.size and v.max() > hi + tol)
+    return {(False, False): "neither", (True, False): "min", (False, True): "max", (True, True): "both"}[(low, high)]
+
+
+def colour_bar(fig, art, cax, label: str, values):
+    """A colour bar of ``art`` in ``cax``: ``extend`` arrows where ``values`` leave the norm, at most 6 ticks,
+    no offset notation."""
+    from matplotlib.ticker import MaxNLocator, ScalarFormatter
+
+    norm = art.norm
+    bar = fig.colorbar(art, cax=cax, label=label, extend=extend_for(values, norm.vmin, norm.vmax))
+    bar.locator = MaxNLocator(6)
+    bar.formatter = ScalarFormatter(useOffset=False)
+    bar.update_ticks()
+    return bar
+
+
+def new_figure(width: float, height: float):
+    """A Figure on an Agg canvas (no pyplot state: safe in workers and notebooks)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def output_paths(path: str | Path, formats=None) -> list[Path]:
+    """``path`` with each suffix of ``formats`` (default: ``path``'s own suffix, else png)."""
+    path = Path(path)
+    formats = tuple(formats) if formats else ((path.suffix.lstrip(".") or "png"),)
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise InputError(f"figure format {bad[0]!r} is not one of {', '.join(FORMATS)}", key="formats")
+    return [path.with_suffix(f".{f}") for f in formats]
+
+
+def save_figure(fig, path: str | Path, formats=None, *, dpi: int = 150, **kw) -> list[Path]:
+    """Write ``fig`` to ``path`` in each of ``formats`` (e.g. ``("png", "pdf")``), atomically; return the paths."""
+    out = []
+    for p in output_paths(path, formats):
+        p.parent.mkdir(parents=True, exist_ok=True)
+        out.append(savefig_atomic(fig, p, dpi=dpi, **kw))
+    return out
+
+
+def protocol_title(summary: dict) -> str:
+    """A title from what was run: case title if given, else the protocol steps as run (``summary["case"]``),
+    and, for a run that stopped early, where it stopped."""
+    case = summary.get("case", {})
+    steps = "; ".join(case.get("protocol", []))
+    head = case.get("title") or Path(str(case.get("file", ""))).stem
+    title = f"{head} ({steps})" if steps and steps not in head else head
+    if summary.get("status") not in (None, "completed"):
+        final = summary.get("final", {})
+        title += f" — {summary.get('status')} at t = {final.get('t_s', float('nan')):.4g} s"
+    return title
+
+
+# ------------------------------------------------------------------------------------------- stress vs DOD
+def _point_series(result, quantity: str, point: str):
+    """(DOD, stress Pa) of ``quantity`` at probe or hot spot ``point`` of ``result``, or None if not recorded."""
+    ts = result.timeseries
+    column = f"{quantity}_{point}_Pa"
+    if column in ts.columns:
+        return np.asarray(ts["dod"], float), np.asarray(ts[column], float)
+    hs = result.path / "hotspots.csv"
+    if hs.is_file():
+        from sim.results import read_table
+
+        table = read_table(hs)
+        column = f"{point}_{quantity}_Pa"
+        if column in table.columns:
+            return np.asarray(table["dod"], float), np.asarray(table[column], float)
+    return None
+
+
+def plot_stress_vs_dod(results: dict, path: str | Path, *, points=("bridge",),
+                       quantities=("hoop", "radial", "von_mises"), formats=None, title: str | None = None) -> list[Path]:
+    """Stress against DOD (%) at ``points`` for every run of ``results`` (label -> :class:`sim.results.Result`).
+
+    One panel per quantity (hoop σ_θθ, radial σ_rr, von Mises; spherical components about the particle
+    centre, ``docs/physics.md`` M3); colour = point (a probe such as ``bridge`` from the case's
+    ``output.probes``, or a hot spot such as ``max_principal_1``), line style = run. Quantities no run
+    recorded at any point are left out (the 0.1C and 10C runs of Liu 2024 record hoop, von Mises and max
+    principal at probes). Returns the written files.
+    """
+    if not results:
+        raise InputError("no results to plot", key="results")
+    panels = []
+    for q in quantities:
+        curves = [(label, point, s) for label, r in results.items() for point in points
+                  if (s := _point_series(r, q, point)) is not None]
+        if curves:
+            panels.append((q, curves))
+    if not panels:
+        first = next(iter(results.values()))
+        raise InputError(f"none of {list(quantities)} recorded at {list(points)}; timeseries columns: "
+                         f"{', '.join(c for c in first.timeseries.columns if c.endswith('_Pa'))}",
+                         file=str(first.path), key="points")
+    fig = new_figure(4.2 * len(panels), 3.8)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    fig.subplots_adjust(left=0.09 if len(panels) > 1 else 0.18, right=0.98, bottom=0.3, top=0.84, wspace=0.32)
+    colours = {p: f"C{i}" for i, p in enumerate(points)}
+    styles = {label: LINESTYLES[i % len(LINESTYLES)] for i, label in enumerate(results)}
+    for ax, (q, curves) in zip(axes, panels):
+        scale, unit = stress_scale(np.concatenate([s[1] for _, _, s in curves]))
+        for label, point, (dod, sigma) in curves:
+            ax.plot(100 * dod, sigma * scale, styles[label], color=colours[point], lw=1.4,
+                    label=f"{label}, {point}" if len(points) > 1 else label)
+        ax.axhline(0.0, color="0.6", lw=0.6, zorder=0)
+        ax.set_xlabel("depth of discharge (%)")
+        ax.set_ylabel(f"{STRESS_LABELS.get(q, q)} ({unit})")
+        ax.set_xlim(left=0)
+        plain_ticks(ax.xaxis, ax.yaxis)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize="small", frameon=False)
+    first = next(iter(results.values())).summary
+    where = ", ".join(points)
+    fig.suptitle(title or f"stress at {where} vs DOD — {first.get('case', {}).get('params', '')} "
+                          f"{first.get('case', {}).get('geometry', '')}", fontsize=10)
+    return save_figure(fig, path, formats)
+
+
+# ------------------------------------------------------------------------------------------- radial profiles
+def _ray_direction(result, through: str | None, angle_deg: float | None) -> np.ndarray:
+    """Unit vector (x, z) of the ray: from ``angle_deg`` off the +z axis, else through probe ``through``."""
+    if angle_deg is not None:
+        a = np.radians(angle_deg)
+        return np.array([np.sin(a), np.cos(a)])
+    probes = result.summary.get("probes", {})
+    if through in probes:
+        x, y, z = probes[through]["position_m"]
+        v = np.array([np.hypot(x, y), z])
+        if np.linalg.norm(v) > 0:
+            return v / np.linalg.norm(v)
+    if through is not None and through != "bridge":
+        raise InputError(f"no probe {through!r}; probes: {', '.join(probes) or 'none'}", file=str(result.path),
+                         key="through")
+    return np.array([1.0, 0.0])       # the equator
+
+
+def plot_radial_profiles(result, path: str | Path, *, quantities=("hoop", "radial", "von_mises"),
+                         dods=None, through: str | None = "bridge", angle_deg: float | None = None,
+                         n_points: int = 400, formats=None, title: str | None = None) -> list[Path]:
+    """Stresses along a ray from the particle centre to its surface at several DODs, one panel per quantity.
+
+    The ray runs through the probe ``through`` (default the bridge point: along the axis through the void,
+    the bridge and the pore in Liu 2024) or at ``angle_deg`` from the +z axis; with neither, along the
+    equator. Values come from the saved maps (``maps/*.npz``, nodal values interpolated linearly; gaps
+    where the ray crosses the void or a pore); ``dods`` (fractions) picks maps, default all.
+    Returns the written files.
+    """
+    from sim.lithium.plots import sample_ray
+
+    maps = sorted(result.maps, key=lambda m: m["dod"])
+    if dods is not None:
+        maps = sorted({id(m): m for m in (min(maps, key=lambda m: abs(m["dod_target"] - d)) for d in dods)}.values(),
+                      key=lambda m: m["dod"]) if maps else []
+    if not maps:
+        raise InputError("no maps saved (set output.maps_at_dod in the case)", file=str(result.path))
+    direction = _ray_direction(result, through, angle_deg)
+    sections = [(m, result.map(m["dod_target"])) for m in maps]
+    radius = float(sections[0][1]["radius_m"])
+    s = np.linspace(0.0, radius, n_points)
+    present = [q for q in quantities if any(f"{q}_Pa" in d for _, d in sections)]
+    if not present:
+        raise InputError(f"the maps hold none of {list(quantities)}", file=str(result.path), key="quantities")
+    fig = new_figure(4.2 * len(present), 3.8)
+    axes = fig.subplots(1, len(present), squeeze=False)[0]
+    fig.subplots_adjust(left=0.09 if len(present) > 1 else 0.18, right=0.98, bottom=0.3, top=0.84, wspace=0.32)
+    colours = _sequential(len(sections))
+    for ax, q in zip(axes, present):
+        profiles = [(m, sample_ray(d, f"{q}_Pa", direction, s)) for m, d in sections if f"{q}_Pa" in d]
+        scale, unit = stress_scale(np.concatenate([v for _, v in profiles]))
+        for (m, v), colour in zip(profiles, colours):
+            ax.plot(s * 1e6, v * scale, color=colour, lw=1.4, label=f"DOD {100 * m['dod']:.3g} %")
+        ax.axhline(0.0, color="0.6", lw=0.6, zorder=0)
+        ax.set_xlabel("distance from the centre (µm)")
+        ax.set_ylabel(f"{STRESS_LABELS.get(q, q)} ({unit})")
+        ax.set_xlim(0, radius * 1e6)
+        plain_ticks(ax.xaxis, ax.yaxis)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), fontsize="small", frameon=False)
+    ray = f"{np.degrees(np.arctan2(direction[0], direction[1])):.0f}° from the +z axis"
+    fig.suptitle(title or f"{protocol_title(result.summary)}\nprofiles along the ray {ray}", fontsize=10)
+    return save_figure(fig, path, formats)
+
+
+def _sequential(n: int) -> list:
+    """``n`` colours from light to dark (early to late DOD)."""
+    from matplotlib import colormaps
+
+    return [colormaps["viridis"](v) for v in np.linspace(0.85, 0.1, n)] if n > 1 else ["C0"]
