@@ -99,16 +99,27 @@ def save_figure(fig, path: str | Path, formats=None, *, dpi: int = 150, **kw) ->
 
 
 def protocol_title(summary: dict) -> str:
-    """A title from what was run: case title if given, else the protocol steps as run (``summary["case"]``),
-    and, for a run that stopped early, where it stopped."""
+    """A title from what was run (``summary["case"]``): parameter set, geometry and the protocol steps as
+    run (not the case file's title, which a ``--set`` of the protocol leaves stale), and, for a run that
+    stopped early, where it stopped."""
     case = summary.get("case", {})
+    head = ", ".join(str(case[k]) for k in ("params", "geometry") if case.get(k))
     steps = "; ".join(case.get("protocol", []))
-    head = case.get("title") or Path(str(case.get("file", ""))).stem
-    title = f"{head} ({steps})" if steps and steps not in head else head
+    title = f"{head}: {steps}" if head and steps else head or steps
     if summary.get("status") not in (None, "completed"):
         final = summary.get("final", {})
-        title += f" — {summary.get('status')} at t = {final.get('t_s', float('nan')):.4g} s"
+        title += f" ({summary.get('status')} at t = {final.get('t_s', float('nan')):.4g} s)"
     return title
+
+
+def point_label(name: str) -> str:
+    """``bridge`` -> "bridge point", ``surface_equator`` -> "surface equator", ``hoop_1`` -> "hoop hot spot 1"."""
+    if name == "bridge":
+        return "bridge point"
+    head, _, tail = name.rpartition("_")
+    if tail.isdigit() and head in STRESS_LABELS:
+        return f"{head.replace('_', ' ')} hot spot {tail}"
+    return name.replace("_", " ")
 
 
 # ------------------------------------------------------------------------------------------- stress vs DOD
@@ -130,49 +141,66 @@ def _point_series(result, quantity: str, point: str):
 
 
 def plot_stress_vs_dod(results: dict, path: str | Path, *, points=("bridge",),
-                       quantities=("hoop", "radial", "von_mises"), formats=None, title: str | None = None) -> list[Path]:
+                       quantities=("hoop", "radial", "von_mises"), formats=None, title: str | None = None,
+                       twin_ratio: float = 20.0) -> list[Path]:
     """Stress against DOD (%) at ``points`` for every run of ``results`` (label -> :class:`sim.results.Result`).
 
     One panel per quantity (hoop σ_θθ, radial σ_rr, von Mises; spherical components about the particle
     centre, ``docs/physics.md`` M3); colour = point (a probe such as ``bridge`` from the case's
-    ``output.probes``, or a hot spot such as ``max_principal_1``), line style = run. Quantities no run
-    recorded at any point are left out (the 0.1C and 10C runs of Liu 2024 record hoop, von Mises and max
-    principal at probes). Returns the written files.
+    ``output.probes``, or a hot spot such as ``max_principal_1``), line style = run. A run whose peak is
+    below 1/``twin_ratio`` of the largest (0.1C next to 10C: ~100× less) is drawn on a right-hand axis of
+    its own, marked "(right axis)" in the legend. Quantities no run recorded are left out and named in a
+    note. Returns the written files.
     """
     if not results:
         raise InputError("no results to plot", key="results")
-    panels = []
+    panels, missing = [], []
     for q in quantities:
         curves = [(label, point, s) for label, r in results.items() for point in points
                   if (s := _point_series(r, q, point)) is not None]
-        if curves:
-            panels.append((q, curves))
+        (panels.append((q, curves)) if curves else missing.append(q))
     if not panels:
         first = next(iter(results.values()))
         raise InputError(f"none of {list(quantities)} recorded at {list(points)}; timeseries columns: "
                          f"{', '.join(c for c in first.timeseries.columns if c.endswith('_Pa'))}",
                          file=str(first.path), key="points")
-    fig = new_figure(4.2 * len(panels), 3.8)
+    fig = new_figure(4.6 * len(panels), 4.2)
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
-    fig.subplots_adjust(left=0.09 if len(panels) > 1 else 0.18, right=0.98, bottom=0.3, top=0.84, wspace=0.32)
+    fig.subplots_adjust(left=0.6 / fig.get_figwidth(), right=1 - 0.75 / fig.get_figwidth(), bottom=0.3, top=0.82,
+                        wspace=0.45)
     colours = {p: f"C{i}" for i, p in enumerate(points)}
     styles = {label: LINESTYLES[i % len(LINESTYLES)] for i, label in enumerate(results)}
+    legend = {}
     for ax, (q, curves) in zip(axes, panels):
-        scale, unit = stress_scale(np.concatenate([s[1] for _, _, s in curves]))
-        for label, point, (dod, sigma) in curves:
-            ax.plot(100 * dod, sigma * scale, styles[label], color=colours[point], lw=1.4,
-                    label=f"{label}, {point}" if len(points) > 1 else label)
+        peaks = {label: max(np.nanmax(np.abs(s[1])) for lb, _, s in curves if lb == label)
+                 for label in dict.fromkeys(lb for lb, _, _ in curves)}
+        top = max(peaks.values())
+        small = {lb for lb, pk in peaks.items() if pk * twin_ratio < top}
+        right = ax.twinx() if small else None
+        for side, chosen in ((ax, [c for c in curves if c[0] not in small]), (right, [c for c in curves if c[0] in small])):
+            if not chosen:
+                continue
+            scale, unit = stress_scale(np.concatenate([s[1] for _, _, s in chosen]))
+            for label, point, (dod, sigma) in chosen:
+                name = label + (" (right axis)" if side is right else "")
+                name += f", {point_label(point)}" if len(points) > 1 else ""
+                (line,) = side.plot(100 * dod, sigma * scale, styles[label], color=colours[point], lw=1.4)
+                legend.setdefault(name, line)
+            side.set_ylabel(f"{STRESS_LABELS.get(q, q)} ({unit})" + (f" — {', '.join(sorted(small))}" if side is right else ""))
+            plain_ticks(side.yaxis)
         ax.axhline(0.0, color="0.6", lw=0.6, zorder=0)
         ax.set_xlabel("depth of discharge (%)")
-        ax.set_ylabel(f"{STRESS_LABELS.get(q, q)} ({unit})")
         ax.set_xlim(left=0)
-        plain_ticks(ax.xaxis, ax.yaxis)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize="small", frameon=False)
-    first = next(iter(results.values())).summary
-    where = ", ".join(points)
-    fig.suptitle(title or f"stress at {where} vs DOD — {first.get('case', {}).get('params', '')} "
-                          f"{first.get('case', {}).get('geometry', '')}", fontsize=10)
+        plain_ticks(ax.xaxis)
+    fig.legend(list(legend.values()), list(legend), loc="lower center", bbox_to_anchor=(0.5, 0.05),
+               ncol=min(len(legend), 4), fontsize="small", frameon=False)
+    where = ", ".join(point_label(p) for p in points)
+    runs = "; ".join(f"{label}: {'; '.join(r.summary.get('case', {}).get('protocol', []))}"
+                     for label, r in results.items())
+    fig.suptitle(title or f"stress at the {where} vs depth of discharge\n{runs}", fontsize=10)
+    if missing:
+        fig.text(0.01, 0.01, f"not recorded at these points: {', '.join(STRESS_LABELS.get(q, q) for q in missing)}",
+                 fontsize=7, color="0.3")
     return save_figure(fig, path, formats)
 
 
@@ -222,23 +250,41 @@ def plot_radial_profiles(result, path: str | Path, *, quantities=("hoop", "radia
         raise InputError(f"the maps hold none of {list(quantities)}", file=str(result.path), key="quantities")
     fig = new_figure(4.2 * len(present), 3.8)
     axes = fig.subplots(1, len(present), squeeze=False)[0]
-    fig.subplots_adjust(left=0.09 if len(present) > 1 else 0.18, right=0.98, bottom=0.3, top=0.84, wspace=0.32)
+    fig.subplots_adjust(left=0.6 / fig.get_figwidth(), right=1 - 0.2 / fig.get_figwidth(), bottom=0.25, top=0.84,
+                        wspace=0.32)
     colours = _sequential(len(sections))
     for ax, q in zip(axes, present):
         profiles = [(m, sample_ray(d, f"{q}_Pa", direction, s)) for m, d in sections if f"{q}_Pa" in d]
         scale, unit = stress_scale(np.concatenate([v for _, v in profiles]))
         for (m, v), colour in zip(profiles, colours):
             ax.plot(s * 1e6, v * scale, color=colour, lw=1.4, label=f"DOD {100 * m['dod']:.3g} %")
+        for a, b in _gaps(s, profiles[-1][1]):     # the ray crosses the void or a pore
+            ax.axvspan(a * 1e6, b * 1e6, color="0.9", lw=0, zorder=0)
         ax.axhline(0.0, color="0.6", lw=0.6, zorder=0)
         ax.set_xlabel("distance from the centre (µm)")
         ax.set_ylabel(f"{STRESS_LABELS.get(q, q)} ({unit})")
         ax.set_xlim(0, radius * 1e6)
         plain_ticks(ax.xaxis, ax.yaxis)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), fontsize="small", frameon=False)
+    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.02), ncol=min(len(labels), 6),
+               fontsize="small", frameon=False)
     ray = f"{np.degrees(np.arctan2(direction[0], direction[1])):.0f}° from the +z axis"
-    fig.suptitle(title or f"{protocol_title(result.summary)}\nprofiles along the ray {ray}", fontsize=10)
+    if angle_deg is None and through in result.summary.get("probes", {}):
+        ray += f", through the {point_label(through)}"
+    fig.suptitle(title or f"{protocol_title(result.summary)}\nalong the ray {ray} (grey: void or pore)", fontsize=10)
     return save_figure(fig, path, formats)
+
+
+def _gaps(s: np.ndarray, v: np.ndarray) -> list[tuple[float, float]]:
+    """Stretches of ``s`` where ``v`` is NaN (outside the solid), as (start, end) pairs."""
+    out, start = [], None
+    for a, missing in zip(s, ~np.isfinite(v)):
+        if missing and start is None:
+            start = a
+        elif not missing and start is not None:
+            out.append((start, a))
+            start = None
+    return out + ([(start, s[-1])] if start is not None else [])
 
 
 def _sequential(n: int) -> list:

@@ -216,7 +216,8 @@ def sample_ray(data: dict, name: str, direction, s) -> np.ndarray:
 
         nodes, conn = _nodes(data)
         f = LinearTriInterpolator(Triangulation(nodes[:, 0], nodes[:, 1], conn), _nodal(data, name))
-        return np.ma.filled(f(np.abs(x), z).astype(float), np.nan)
+        r = np.maximum(np.abs(x), 1e-9 * float(data["radius_m"]))   # on the axis r = 0 is the mesh's edge
+        return np.ma.filled(f(r, z).astype(float), np.nan)
     if f"profile_{name}" in data:        # 1D radial: the nodal profile itself
         r = np.asarray(data["profile_r_m"], float)
         inside = (s >= r.min() * (1 - 1e-12)) & (s <= r.max() * (1 + 1e-12))
@@ -291,9 +292,23 @@ def _draw(ax, fig, data: dict, name: str, title: str, window: float | None = Non
         if abs(h) <= half and abs(z) <= half:
             m, colour, size = MARKERS["onset" if text == "onset" else kind]
             ax.plot([h * um], [z * um], m, color=colour, markersize=size, markeredgecolor="k", markeredgewidth=0.6)
-            if labels:
-                ax.annotate(text, (h * um, z * um), xytext=(4, 3), textcoords="offset points", fontsize=6,
-                            color="k", bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
+            if labels:      # to the left of points in the right third, so no name runs into the colour bar
+                left = h > 0.6 * half
+                ax.annotate(_short(text), (h * um, z * um), xytext=(-4 if left else 4, 3), textcoords="offset points",
+                            fontsize=6, color="k", ha="right" if left else "left", annotation_clip=True,
+                            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
+
+
+SYMBOLS = {"max_principal": "σ₁", "hoop": "σ_θθ", "von_mises": "σ_vM", "radial": "σ_rr"}
+
+
+def _short(text: str) -> str:
+    """A marker's name as shown: hot spot ``max_principal_1`` -> "σ₁ #1"; ``surface_pole`` -> "surface pole"."""
+    parts = []
+    for name in text.split(" / "):
+        head, _, tail = name.rpartition("_")
+        parts.append(f"{SYMBOLS[head]} #{tail}" if tail.isdigit() and head in SYMBOLS else name.replace("_", " "))
+    return " / ".join(parts)
 
 
 def _group(markers: dict, data: dict) -> list[tuple[str, tuple, str]]:
