@@ -32,6 +32,15 @@ LINESTYLES = ("-", "--", ":", "-.")
 
 
 # ------------------------------------------------------------------------------------------- style
+_UNIT_TEXT = {"um": "µm", "cm^2/s": "cm²/s", "m^2/s": "m²/s", "degC": "°C", "mol/m^3": "mol/m³", "A/m^2": "A/m²",
+              "1/h": "h⁻¹"}
+
+
+def pretty_unit(unit: str) -> str:
+    """A unit as typeset on an axis: ``um`` -> µm, ``cm^2/s`` -> cm²/s (others unchanged)."""
+    return _UNIT_TEXT.get(unit, unit)
+
+
 def stress_scale(values_Pa) -> tuple[float, str]:
     """(factor, unit) to show stresses ``values_Pa`` (Pa): GPa once the largest |value| reaches 1 GPa, else MPa."""
     v = np.abs(np.asarray(values_Pa, dtype=float))
