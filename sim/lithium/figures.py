@@ -152,6 +152,13 @@ def _point_series(result, quantity: str, point: str):
 def plot_stress_vs_dod(results: dict, path: str | Path, *, points=("bridge",),
                        quantities=("hoop", "radial", "von_mises"), formats=None, title: str | None = None,
                        twin_ratio: float = 20.0) -> list[Path]:
+    """Write :func:`stress_vs_dod_figure` to ``path`` in ``formats`` (e.g. ``("png", "pdf")``); return the files."""
+    fig = stress_vs_dod_figure(results, points=points, quantities=quantities, title=title, twin_ratio=twin_ratio)
+    return save_figure(fig, path, formats)
+
+
+def stress_vs_dod_figure(results: dict, *, points=("bridge",), quantities=("hoop", "radial", "von_mises"),
+                         title: str | None = None, twin_ratio: float = 20.0):
     """Stress against DOD (%) at ``points`` for every run of ``results`` (label -> :class:`sim.results.Result`).
 
     One panel per quantity (hoop σ_θθ, radial σ_rr, von Mises; spherical components about the particle
@@ -159,7 +166,7 @@ def plot_stress_vs_dod(results: dict, path: str | Path, *, points=("bridge",),
     ``output.probes``, or a hot spot such as ``max_principal_1``), line style = run. A run whose peak is
     below 1/``twin_ratio`` of the largest (0.1C next to 10C: ~100× less) is drawn on a right-hand axis of
     its own, marked "(right axis)" in the legend. Quantities no run recorded are left out and named in a
-    note. Returns the written files.
+    note.
     """
     if not results:
         raise InputError("no results to plot", key="results")
@@ -210,7 +217,7 @@ def plot_stress_vs_dod(results: dict, path: str | Path, *, points=("bridge",),
     if missing:
         fig.text(0.01, 0.01, f"not recorded at these points: {', '.join(STRESS_LABELS.get(q, q) for q in missing)}",
                  fontsize=7, color="0.3")
-    return save_figure(fig, path, formats)
+    return fig
 
 
 # ------------------------------------------------------------------------------------------- radial profiles
@@ -234,13 +241,21 @@ def _ray_direction(result, through: str | None, angle_deg: float | None) -> np.n
 def plot_radial_profiles(result, path: str | Path, *, quantities=("hoop", "radial", "von_mises"),
                          dods=None, through: str | None = "bridge", angle_deg: float | None = None,
                          n_points: int = 400, formats=None, title: str | None = None) -> list[Path]:
+    """Write :func:`radial_profiles_figure` to ``path`` in ``formats``; return the files."""
+    fig = radial_profiles_figure(result, quantities=quantities, dods=dods, through=through, angle_deg=angle_deg,
+                                 n_points=n_points, title=title)
+    return save_figure(fig, path, formats)
+
+
+def radial_profiles_figure(result, *, quantities=("hoop", "radial", "von_mises"), dods=None,
+                           through: str | None = "bridge", angle_deg: float | None = None, n_points: int = 400,
+                           title: str | None = None):
     """Stresses along a ray from the particle centre to its surface at several DODs, one panel per quantity.
 
     The ray runs through the probe ``through`` (default the bridge point: along the axis through the void,
     the bridge and the pore in Liu 2024) or at ``angle_deg`` from the +z axis; with neither, along the
     equator. Values come from the saved maps (``maps/*.npz``, nodal values interpolated linearly; gaps
-    where the ray crosses the void or a pore); ``dods`` (fractions) picks maps, default all.
-    Returns the written files.
+    where the ray crosses the void or a pore, shaded grey); ``dods`` (fractions) picks maps, default all.
     """
     from sim.lithium.plots import sample_ray
 
@@ -281,7 +296,7 @@ def plot_radial_profiles(result, path: str | Path, *, quantities=("hoop", "radia
     if angle_deg is None and through in result.summary.get("probes", {}):
         ray += f", through the {point_label(through)}"
     fig.suptitle(title or f"{protocol_title(result.summary)}\nalong the ray {ray} (grey: void or pore)", fontsize=10)
-    return save_figure(fig, path, formats)
+    return fig
 
 
 def _gaps(s: np.ndarray, v: np.ndarray) -> list[tuple[float, float]]:

@@ -92,7 +92,7 @@ def _values_at(fields: dict, points: np.ndarray, comm) -> dict[str, np.ndarray]:
     return out
 
 
-def section_data(kind: str, fields: dict, comm, *, radius: float, n_grid: int = 161,
+def section_data(kind: str, fields: dict, comm, *, radius: float, n_grid: int | None = None,
                  zoom: float | None = None) -> dict | None:
     """Arrays of a section map of scalar ``fields`` (name -> Function, SI) on a ``kind`` mesh. Collective.
 
@@ -101,8 +101,10 @@ def section_data(kind: str, fields: dict, comm, *, radius: float, n_grid: int = 
     values ``nodal_<name>`` on ``nodes_m`` / ``cells`` (:func:`nodal_average`) that the maps are shaded from.
     1D radial meshes: the nodal profile ``profile_r_m`` / ``profile_<name>`` and its revolved image; 3D
     meshes: an image of the mid-plane y = 0 sampled from the fields' linear (DG1) interpolants. Images with
-    ``zoom`` (m) also hold a finer ``zoom_<name>`` image of |x|, |z| <= zoom.
+    ``zoom`` (m) also hold a finer ``zoom_<name>`` image of |x|, |z| <= zoom. ``n_grid``: pixels across an
+    image (default 401 for a revolved profile, which is cheap, and 161 for a 3D mid-plane, located cell by cell).
     """
+    n_grid = n_grid or (401 if kind == "radial" else 161)
     names = list(fields)
     cells = {name: _dg(f, 0) for name, f in fields.items()}
     corners = {name: _dg(f, 1) for name, f in fields.items()}
@@ -292,10 +294,11 @@ def _draw(ax, fig, data: dict, name: str, title: str, window: float | None = Non
         if abs(h) <= half and abs(z) <= half:
             m, colour, size = MARKERS["onset" if text == "onset" else kind]
             ax.plot([h * um], [z * um], m, color=colour, markersize=size, markeredgecolor="k", markeredgewidth=0.6)
-            if labels:      # to the left of points in the right third, so no name runs into the colour bar
-                left = h > 0.6 * half
-                ax.annotate(_short(text), (h * um, z * um), xytext=(-4 if left else 4, 3), textcoords="offset points",
-                            fontsize=6, color="k", ha="right" if left else "left", annotation_clip=True,
+            if labels:      # names kept inside the panel: not into the colour bar or the title
+                left, below = h > 0.6 * half, z > 0.8 * half
+                ax.annotate(_short(text), (h * um, z * um), xytext=(-4 if left else 4, -4 if below else 3),
+                            textcoords="offset points", fontsize=6, color="k", ha="right" if left else "left",
+                            va="top" if below else "bottom", annotation_clip=True,
                             bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
 
 
@@ -350,15 +353,9 @@ def _save(fig, path: Path, formats) -> Path:
     return save_figure(fig, path, formats, dpi=110)[0]
 
 
-def plot_section(data: dict, path: Path, *, title: str = "", names=None, zoom: float | None = None,
-                 markers: dict | None = None, probes: dict | None = None, limits: dict | None = None,
-                 formats=None) -> Path:
-    """One figure with a panel per field (Li fraction, hoop, von Mises, σ₁/σ_f where present); with ``zoom`` (m)
-    a second row shows |x|, |z| <= zoom (e.g. the void and pores); ``markers``: label -> physical point (m)
-    (hot spots, ``onset``); ``probes``: label -> physical point (m) (the bridge point), gold diamonds;
-    ``limits``: name -> (lo, hi) colour range in SI (clipped values get ``extend`` arrows); ``formats``:
-    e.g. ``("png", "pdf")`` writes ``path`` with each suffix. Shading: the nodal values, linearly
-    interpolated. Call on rank 0; returns the first file written."""
+def section_figure(data: dict, *, title: str = "", names=None, zoom: float | None = None,
+                   markers: dict | None = None, probes: dict | None = None, limits: dict | None = None):
+    """The Figure of :func:`plot_section` (for notebooks and tests)."""
     names = [n for n in (names or MAP_PANELS) if n in data]
     windows = [None] + ([zoom] if zoom else [])
     fig, axes = _figure(len(windows), len(names), 4.6)
@@ -370,14 +367,25 @@ def plot_section(data: dict, path: Path, *, title: str = "", names=None, zoom: f
     if title:
         fig.suptitle(title)
     _note(fig, data)
+    return fig
+
+
+def plot_section(data: dict, path: Path, *, title: str = "", names=None, zoom: float | None = None,
+                 markers: dict | None = None, probes: dict | None = None, limits: dict | None = None,
+                 formats=None) -> Path:
+    """One figure with a panel per field (Li fraction, hoop, von Mises, σ₁/σ_f where present); with ``zoom`` (m)
+    a second row shows |x|, |z| <= zoom (e.g. the void and pores); ``markers``: label -> physical point (m)
+    (hot spots, ``onset``); ``probes``: label -> physical point (m) (the bridge point), gold diamonds;
+    ``limits``: name -> (lo, hi) colour range in SI (clipped values get ``extend`` arrows); ``formats``:
+    e.g. ``("png", "pdf")`` writes ``path`` with each suffix. Shading: the nodal values, linearly
+    interpolated. Call on rank 0; returns the first file written."""
+    fig = section_figure(data, title=title, names=names, zoom=zoom, markers=markers, probes=probes, limits=limits)
     return _save(fig, path, formats)
 
 
-def plot_side_by_side(sections: dict[str, dict], path: Path, *, title: str = "",
-                      names=("hoop_Pa", "von_mises_Pa"), zoom: float | None = None, probes: dict | None = None,
-                      formats=None) -> Path:
-    """Rows = runs (label -> section data), columns = fields (and, with ``zoom`` in m, the same fields
-    near the centre); each panel with its own colour bar (MPa or GPa). Call on rank 0."""
+def side_by_side_figure(sections: dict[str, dict], *, title: str = "", names=("hoop_Pa", "von_mises_Pa"),
+                        zoom: float | None = None, probes: dict | None = None):
+    """The Figure of :func:`plot_side_by_side`."""
     columns = [(n, None) for n in names] + ([(n, zoom) for n in names] if zoom else [])
     fig, axes = _figure(len(sections), len(columns), 4.8)
     for row, (label, data) in zip(axes, sections.items()):
@@ -387,4 +395,14 @@ def plot_side_by_side(sections: dict[str, dict], path: Path, *, title: str = "",
     if title:
         fig.suptitle(title)
     _note(fig, next(iter(sections.values())))
+    return fig
+
+
+def plot_side_by_side(sections: dict[str, dict], path: Path, *, title: str = "",
+                      names=("hoop_Pa", "von_mises_Pa"), zoom: float | None = None, probes: dict | None = None,
+                      formats=None) -> Path:
+    """Rows = runs (label -> section data), columns = fields (and, with ``zoom`` in m, the same fields
+    near the centre); each panel with its own colour bar (MPa or GPa); ``probes`` as in :func:`plot_section`.
+    Call on rank 0; returns the first file written."""
+    fig = side_by_side_figure(sections, title=title, names=names, zoom=zoom, probes=probes)
     return _save(fig, path, formats)
