@@ -209,7 +209,10 @@ def _nodal(data: dict, name: str) -> np.ndarray:
 
 def sample_ray(data: dict, name: str, direction, s) -> np.ndarray:
     """Values of map ``name`` (SI) at distances ``s`` (m) from the centre along ``direction`` = (x, z) in the
-    section plane (axisymmetric: x = r, the sign ignored); NaN outside the particle (void, pores)."""
+    section plane (axisymmetric: x = r, the sign ignored), linear in the nodal values; NaN outside the
+    particle (void, pores)."""
+    if not np.linalg.norm(direction) > 0:
+        raise ValueError("a ray needs a non-zero direction")
     d = np.asarray(direction, float) / np.linalg.norm(direction)
     s = np.asarray(s, float)
     x, z = s * d[0], s * d[1]
@@ -218,8 +221,18 @@ def sample_ray(data: dict, name: str, direction, s) -> np.ndarray:
 
         nodes, conn = _nodes(data)
         f = LinearTriInterpolator(Triangulation(nodes[:, 0], nodes[:, 1], conn), _nodal(data, name))
-        r = np.maximum(np.abs(x), 1e-9 * float(data["radius_m"]))   # on the axis r = 0 is the mesh's edge
-        return np.ma.filled(f(r, z).astype(float), np.nan)
+        radius = float(data["radius_m"])
+        r = np.maximum(np.abs(x), 1e-9 * radius)   # on the axis r = 0 is the mesh's edge
+        v = np.ma.filled(f(r, z).astype(float), np.nan)
+        # the straight-sided triangles of curved (order-2) cells leave slivers under the surface: samples
+        # there (within 2 % of R) take the value of the outermost sample inside the mesh
+        order = np.argsort(s)
+        finite = order[np.isfinite(v[order])]
+        if finite.size:
+            last = finite[-1]
+            sliver = (s > s[last]) & (s <= radius * (1 + 1e-12)) & (s >= 0.98 * radius)
+            v[sliver] = v[last]
+        return v
     if f"profile_{name}" in data:        # 1D radial: the nodal profile itself
         r = np.asarray(data["profile_r_m"], float)
         inside = (s >= r.min() * (1 - 1e-12)) & (s <= r.max() * (1 + 1e-12))
