@@ -70,21 +70,44 @@ def _triangle_areas(tri: np.ndarray) -> np.ndarray:
     return 0.5 * np.abs(a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0])
 
 
-def _values_at(fields: dict, points: np.ndarray, comm) -> dict[str, np.ndarray]:
-    """Values of Functions (one mesh) at ``points`` (n, 3) on every rank, NaN outside; cells located once."""
+OUTSIDE = 0.25     # smallest barycentric coordinate accepted for a point under a curved facet
+
+
+def _linear_values_at(fields: dict, points: np.ndarray, comm) -> dict[str, np.ndarray]:
+    """Values of DG1 Functions (one mesh) at ``points`` (n, 3) on every rank, NaN outside; cells located once.
+
+    Inside its cell each point takes the linear interpolant of the cell's vertex values in barycentric
+    coordinates of the straight simplex through its vertices: exact for fields linear in x, and no Newton
+    pull-back, which fails for candidate points just outside a curved (order-2) cell.
+    """
     from dolfinx import geometry
 
     msh = next(iter(fields.values())).function_space.mesh
+    tdim = msh.topology.dim
     points = np.ascontiguousarray(points, dtype=np.float64)
-    tree = geometry.bb_tree(msh, msh.topology.dim)
+    tree = geometry.bb_tree(msh, tdim)
     found_cells = geometry.compute_colliding_cells(msh, geometry.compute_collisions_points(tree, points), points)
-    found = np.array([i for i in range(len(points)) if len(found_cells.links(i))], dtype=np.int64)
-    first = np.array([found_cells.links(i)[0] for i in found], dtype=np.int32)
+    # candidates (a curved-cell collision test returns several per point): keep the one the point is most
+    # inside, i.e. with the largest smallest barycentric coordinate
+    counts = np.diff(found_cells.offsets)
+    pair_point = np.repeat(np.arange(len(points)), counts)
+    pair_cell = np.asarray(found_cells.array, dtype=np.int32)
+    V = msh.geometry.x[msh.geometry.dofmaps[0][pair_cell, :tdim + 1], :tdim]        # (pairs, tdim + 1, tdim)
+    T = np.transpose(V[:, 1:] - V[:, :1], (0, 2, 1))                                # columns: edges from vertex 0
+    lam = np.linalg.solve(T, (points[pair_point, :tdim] - V[:, 0])[..., None])[..., 0]
+    lam = np.column_stack([1.0 - lam.sum(axis=1), lam])
+    inside = lam.min(axis=1)
+    order = np.lexsort((-inside, pair_point))                                         # best candidate first
+    best = order[np.r_[True, pair_point[order][1:] != pair_point[order][:-1]]] if len(order) else order
+    # a point under a curved facet lies slightly outside its cell's straight simplex (small negative
+    # coordinates; the unclipped weights still reproduce linear fields exactly); far-off candidates are not cells
+    best = best[inside[best] >= -OUTSIDE]
+    found, first, weights = pair_point[best], pair_cell[best], lam[best]
     out = {}
     for name, g in fields.items():
         local = np.full(len(points), np.nan)
         if len(found):
-            local[found] = g.eval(points[found], first).ravel()
+            local[found] = np.einsum("ij,ij->i", weights, g.x.array[g.function_space.dofmap.list[first]])
         merged = np.full(len(points), np.nan)
         for arr in comm.allgather(local):
             merged = np.where(np.isnan(merged), arr, merged)
@@ -145,7 +168,9 @@ def section_data(kind: str, fields: dict, comm, *, radius: float, n_grid: int | 
         data[f"{prefix}extent_m"] = np.array([-half, half, -half, half])
         if kind == "3d":     # the mid-plane y = 0
             pts = np.column_stack([X.ravel(), np.zeros(X.size), Z.ravel()])
-            data.update({prefix + n: v.reshape(X.shape) for n, v in _values_at(linear, pts, comm).items()})
+            beyond = (np.hypot(X, Z) > radius * (1 + 1e-9))
+            data.update({prefix + n: np.where(beyond, np.nan, v.reshape(X.shape))
+                         for n, v in _linear_values_at(linear, pts, comm).items()})
         elif comm.rank == 0:  # the profile revolved into a disk
             r = data["profile_r_m"]
             R = np.hypot(X, Z)
