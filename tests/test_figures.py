@@ -147,6 +147,18 @@ def test_axisymmetric_map_is_smooth_labelled_and_marked(runs, tmp_path):
     assert all(f.stat().st_size > 1000 for f in files) and files[1].read_bytes()[:4] == b"%PDF"
 
 
+def test_redraw_maps_from_a_result_folder(runs, tmp_path):
+    r = runs["10C"]
+    files = figures.redraw_maps(r, tmp_path, formats=("png", "svg"), zoom=1.5e-6)
+    assert sorted(f.name for f in files) == sorted(f"{Path(m['data']).stem}.{e}" for m in r.maps for e in ("png", "svg"))
+    assert "<svg" in files[1].read_text()[:500]
+    from matplotlib.figure import Figure
+
+    ax = Figure().subplots()
+    plots.draw_map(ax, r.map(0.2), "von_mises_Pa", title="von Mises")
+    assert ax.get_xlabel() == "x (µm)" and ax.images[0].colorbar.ax.get_ylabel() == "von Mises stress (MPa)"
+
+
 def test_map_values_match_the_probes(runs):
     """Nodal maps sampled at the probe points agree with the solver's point values: to 1e-6 at mesh
     nodes (the surface), to 5 % at the bridge point inside a cell of this coarse mesh."""

@@ -299,6 +299,29 @@ def radial_profiles_figure(result, *, quantities=("hoop", "radial", "von_mises")
     return fig
 
 
+def redraw_maps(result, folder: str | Path | None = None, *, formats=("png", "pdf"), limits: dict | None = None,
+                zoom: float | None = None) -> list[Path]:
+    """Redraw every saved map of ``result`` (``maps/*.npz``) with its hot spots, probes and onset marked,
+    into ``folder`` (default: the result's ``maps/``) in ``formats``; ``limits``: name -> (lo, hi) in SI,
+    e.g. one colour range for several runs; ``zoom`` (m): half-width of the close-up row. Returns the files."""
+    from sim.lithium.plots import load_section, section_figure
+
+    s = result.summary
+    markers = {h["name"]: h["position_m"] for h in s.get("hot_spots", [])}
+    onset = (s.get("fracture") or {}).get("onset")
+    if onset and onset.get("position_m") is not None:
+        markers["onset"] = onset["position_m"]
+    probes = {k: v["position_m"] for k, v in s.get("probes", {}).items()}
+    folder = Path(folder) if folder else result.path / "maps"
+    out = []
+    for m in result.maps:
+        data = load_section(result.path / m["data"])
+        fig = section_figure(data, title=f"{protocol_title(s)}: DOD {100 * m['dod']:.3g} %, t = {m['t_s']:.4g} s",
+                             zoom=zoom, markers=markers, probes=probes, limits=limits)
+        out += save_figure(fig, folder / Path(m["data"]).with_suffix(".png").name, formats, dpi=110)
+    return out
+
+
 def _gaps(s: np.ndarray, v: np.ndarray) -> list[tuple[float, float]]:
     """Stretches of ``s`` where ``v`` is NaN (outside the solid), as (start, end) pairs."""
     out, start = [], None

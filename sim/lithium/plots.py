@@ -352,6 +352,13 @@ def _short(text: str) -> str:
     return " / ".join(parts)
 
 
+def draw_map(ax, data: dict, name: str, *, window: float | None = None, title: str = "", markers=None,
+             probes=None, limits=None) -> None:
+    """Draw map ``name`` of section ``data`` on the matplotlib Axes ``ax`` (its colour bar in an inset),
+    as a panel of :func:`plot_section` is drawn: e.g. for :meth:`sim.results.Result.plot_map`."""
+    _draw(ax, ax.figure, data, name, title, window, markers, probes, limits)
+
+
 def _group(markers: dict, data: dict) -> list[tuple[str, tuple, str]]:
     """Markers at (nearly) the same point as one marker, their labels joined (hot spots of σ₁ and σ_θθ
     often coincide); a 1 % of the radius tolerance."""
