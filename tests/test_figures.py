@@ -105,7 +105,8 @@ def test_style_helpers():
     assert figures.extend_for([0.0, 1.0], 0.0, 1.0) == "neither"
     assert figures.extend_for([-1.0, 1.0], 0.0, 1.0) == "min" and figures.extend_for([0.0, 2.0], 0.0, 1.0) == "max"
     assert figures.extend_for([-1.0, 2.0], 0.0, 1.0) == "both"
-    assert [p.name for p in figures.output_paths("a/map.png", ("png", "pdf", "svg"))] == ["map.png", "map.pdf", "map.svg"]
+    names = [p.name for p in figures.output_paths("a/map.png", ("png", "pdf", "svg"))]
+    assert names == ["map.png", "map.pdf", "map.svg"]
     with pytest.raises(InputError, match="'jpeg' is not one of"):
         figures.output_paths("map.png", ("jpeg",))
     assert figures.point_label("bridge") == "bridge point" and figures.point_label("hoop_2") == "hoop hot spot 2"
@@ -119,7 +120,8 @@ def test_axisymmetric_map_is_smooth_labelled_and_marked(runs, tmp_path):
     for name in ("hoop_Pa", "von_mises_Pa"):   # nodal values: averages of the stresses at the node, in range
         nodal, hi = data[f"nodal_{name}"], r.summary["maxima"][name]["value"]
         lo = r.summary["minima"][name]["value"] if name in r.summary["minima"] else 0.0
-        assert len(nodal) == len(data["nodes_m"]) and lo - 1e-9 * abs(lo) <= nodal.min() <= nodal.max() <= hi * (1 + 1e-9)
+        assert len(nodal) == len(data["nodes_m"])
+        assert lo - 1e-9 * abs(lo) <= nodal.min() <= nodal.max() <= hi * (1 + 1e-9)
     probes = {k: v["position_m"] for k, v in r.summary["probes"].items()}
     hot = {s["name"]: s["position_m"] for s in r.summary["hot_spots"]}
     fig = plots.section_figure(data, zoom=1.5e-6, markers=hot, probes=probes)
@@ -150,7 +152,8 @@ def test_axisymmetric_map_is_smooth_labelled_and_marked(runs, tmp_path):
 def test_redraw_maps_from_a_result_folder(runs, tmp_path):
     r = runs["10C"]
     files = figures.redraw_maps(r, tmp_path, formats=("png", "svg"), zoom=1.5e-6)
-    assert sorted(f.name for f in files) == sorted(f"{Path(m['data']).stem}.{e}" for m in r.maps for e in ("png", "svg"))
+    expected = [f"{Path(m['data']).stem}.{e}" for m in r.maps for e in ("png", "svg")]
+    assert sorted(f.name for f in files) == sorted(expected)
     assert "<svg" in files[1].read_text()[:500]
     from matplotlib.figure import Figure
 

@@ -193,7 +193,8 @@ def stress_vs_dod_figure(results: dict, *, points=("bridge",), quantities=("hoop
         top = max(peaks.values())
         small = {lb for lb, pk in peaks.items() if pk * twin_ratio < top}
         right = ax.twinx() if small else None
-        for side, chosen in ((ax, [c for c in curves if c[0] not in small]), (right, [c for c in curves if c[0] in small])):
+        sides = ((ax, [c for c in curves if c[0] not in small]), (right, [c for c in curves if c[0] in small]))
+        for side, chosen in sides:
             if not chosen:
                 continue
             scale, unit = stress_scale(np.concatenate([s[1] for _, _, s in chosen]))
@@ -202,7 +203,8 @@ def stress_vs_dod_figure(results: dict, *, points=("bridge",), quantities=("hoop
                 name += f", {point_label(point)}" if len(points) > 1 else ""
                 (line,) = side.plot(100 * dod, sigma * scale, styles[label], color=colours[point], lw=1.4)
                 legend.setdefault(name, line)
-            side.set_ylabel(f"{STRESS_LABELS.get(q, q)} ({unit})" + (f" — {', '.join(sorted(small))}" if side is right else ""))
+            runs_here = f" — {', '.join(sorted(small))}" if side is right else ""
+            side.set_ylabel(f"{STRESS_LABELS.get(q, q)} ({unit}){runs_here}")
             plain_ticks(side.yaxis)
         ax.axhline(0.0, color="0.6", lw=0.6, zorder=0)
         ax.set_xlabel("depth of discharge (%)")
