@@ -46,7 +46,8 @@ def runs(tmp_path_factory) -> dict:
 def _offsets(fig) -> list[str]:
     """Offset texts ('1e-5+4.717e-1') of every axis of ``fig`` once drawn."""
     fig.canvas.draw()
-    return [a.get_offset_text().get_text() for ax in fig.axes for a in (ax.xaxis, ax.yaxis)
+    axes = [a for ax in fig.axes for a in (ax, *ax.child_axes)]      # colour bars live in inset (child) axes
+    return [a.get_offset_text().get_text() for ax in axes for a in (ax.xaxis, ax.yaxis)
             if a.get_offset_text().get_text()]
 
 
