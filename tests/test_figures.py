@@ -152,7 +152,7 @@ def test_axisymmetric_map_is_smooth_labelled_and_marked(runs, tmp_path):
 
 def test_redraw_maps_from_a_result_folder(runs, tmp_path):
     r = runs["10C"]
-    files = figures.redraw_maps(r, tmp_path, formats=("png", "svg"), zoom=1.5e-6)
+    files = figures.redraw_maps(r, tmp_path, formats=("png", "svg"))
     expected = [f"{Path(m['data']).stem}.{e}" for m in r.maps for e in ("png", "svg")]
     assert sorted(f.name for f in files) == sorted(expected)
     assert "<svg" in files[1].read_text()[:500]
