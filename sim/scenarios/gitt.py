@@ -15,6 +15,8 @@ whose void sees no electrolyte is (R³ − a³)/(3R²). Both are reported to sep
 """
 from __future__ import annotations
 
+import textwrap
+
 import math
 from dataclasses import dataclass
 
@@ -284,15 +286,16 @@ def _plot(curves, transport, d_factor, li_per_formula, path, title) -> None:
     xs = np.linspace(transport.x_min, transport.x_max, 300)
     ax.semilogy(li_per_formula * (1 - xs), transport.diffusivity(xs) * d_factor * 1e4, "k-", lw=1.5,
                 label="input D(x)")
-    for (name, c), colour in zip(curves.items(), ("C0", "C3", "C2", "C1")):
-        ax.semilogy(li_per_formula * (1 - c["x"]), c["d_exp"] * 1e4, "o", color=colour,
+    # a marker shape per particle, drawn translucent, so one particle's points never hide another's
+    for (name, c), colour, marker in zip(curves.items(), ("C0", "C3", "C2", "C1"), ("o", "^", "D", "v")):
+        ax.semilogy(li_per_formula * (1 - c["x"]), c["d_exp"] * 1e4, marker, color=colour, ms=5, alpha=0.75,
                     label=f"WH, {name} (L = R/3)")
         if c["void"] > 0:
             ax.semilogy(li_per_formula * (1 - c["x"]), c["d_true"] * 1e4, "s", mfc="none", color=colour,
                         label=f"WH, {name} (true V/S)")
     ax.set_xlabel("Li extracted per formula unit")
     ax.set_ylabel("D_Li (cm²/s)")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(textwrap.fill(title, 80), fontsize=9)     # wrapped: a long scenario title is never cut off
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
