@@ -141,6 +141,7 @@ class Transport:
         msh = pmesh.mesh
         self.V = fem.functionspace(msh, ("Lagrange", degree))
         self.c, self.c_n = fem.Function(self.V, name="c"), fem.Function(self.V, name="c_old")
+        self.c_nm1 = fem.Function(self.V, name="c_older")    # BDF2 history point (see :meth:`set_scheme`)
         v = ufl.TestFunction(self.V)
         geo = geometry_weights(pmesh)
         w, self.factor = geo.weight, geo.factor
@@ -150,6 +151,8 @@ class Transport:
             return fem.Constant(msh, PETSc.ScalarType(value))
 
         self.dt, self.phi = const(1.0), const(0.0)
+        # dc/dt ≈ (a0 c + a1 c_n + a2 c_nm1)/Δt: backward Euler (1, −1, 0) or variable-step BDF2
+        self.a0, self.a1, self.a2 = const(1.0), const(-1.0), const(0.0)
         self.flux_on = const(1.0)         # 0 during rests: no surface flux
         self.i_target = const(0.0)        # A, anodic total current (galvanostatic)
         self.arrhenius = const(arrhenius(tr, temperature))
@@ -183,7 +186,8 @@ class Transport:
         ds = ufl.Measure("ds", domain=msh, subdomain_data=pmesh.facet_tags, metadata=q)
         ds_out = ds(pmesh.boundaries["outer"])
 
-        F = (w * (self.c - self.c_n) / self.dt * v * dx + w * D * ufl.inner(flux_vec, ufl.grad(v)) * dx
+        rate = (self.a0 * self.c + self.a1 * self.c_n + self.a2 * self.c_nm1) / self.dt
+        F = (w * rate * v * dx + w * D * ufl.inner(flux_vec, ufl.grad(v)) * dx
              + self.flux_on * w * i_bv / FARADAY * v * ds_out)
         g = self.factor * w * i_bv * ds_out
         self._F = fem.form(F)
@@ -245,6 +249,10 @@ class Transport:
         self.flux_on.value = 1.0 if flux else 0.0
         if potential is not None:
             self.phi.value = potential
+
+    def set_scheme(self, a0: float, a1: float, a2: float) -> None:
+        """Time-derivative weights: dc/dt ≈ (a0 c + a1 c_n + a2 c_nm1)/Δt (a0 + a1 + a2 = 0)."""
+        self.a0.value, self.a1.value, self.a2.value = a0, a1, a2
 
     def _assemble_vec(self, vec, form):
         from dolfinx.fem.petsc import assemble_vector
