@@ -507,7 +507,10 @@ class LithiumProblem:
         return (a + d - nearest.radius) / 2 * np.asarray(nearest.centre) / d
 
 
-_INSIDE_REL = 1e-8      # a point within this fraction of a cell's size of the cell counts as inside it
+# A point is inside a cell when its reference coordinates are, to this tolerance: scale-free, unlike
+# GJK's distance, which stops at an absolute tolerance and puts points 3.5 nm from the nearest node
+# outside 25 nm cells.
+_INSIDE_REF = 1e-9
 _CACHE_SIZE = 32        # point sets located per problem (probes, profiles, bridge point, ...)
 
 
@@ -553,14 +556,13 @@ def _locate(msh, points: np.ndarray, owner) -> dict:
         closest = geometry.compute_closest_entity(tree, midpoints, msh, points)
         for i in range(n):
             cands = np.unique(np.append(colliding.links(i), closest[i])).astype(np.int32)
-            cands = cands[cands < n_local]
+            cands = cands[(cands >= 0) & (cands < n_local)]
             if not len(cands):
                 continue
-            d = np.sqrt(geometry.squared_distance(msh, tdim, cands, np.repeat(points[i][None], len(cands), axis=0)))
-            ok = d <= _INSIDE_REL * msh.h(tdim, cands)
-            inside[i] = list(cands[ok])
+            inside[i] = [cell for cell in cands if _in_reference_cell(msh, cell, points[i])]
             count[i] = len(inside[i])
             if not count[i]:
+                d = np.sqrt(geometry.squared_distance(msh, tdim, cands, np.repeat(points[i][None], len(cands), axis=0)))
                 cell = cands[np.argmin(d)]
                 nodes = msh.geometry.x[msh.geometry.dofmaps[0][cell]]
                 node = nodes[np.argmin(np.linalg.norm(nodes - points[i], axis=1))]
@@ -585,6 +587,23 @@ def _locate(msh, points: np.ndarray, owner) -> dict:
         cache.pop(next(iter(cache)))
     cache[key] = located
     return located
+
+
+def _in_reference_cell(msh, cell: int, point: np.ndarray) -> bool:
+    """Whether ``point`` pulls back into the reference cell of ``cell`` (curved cells: Newton pull-back)."""
+    from dolfinx.mesh import CellType
+
+    gdim = msh.geometry.dim
+    nodes = msh.geometry.x[msh.geometry.dofmaps[0][cell], :gdim]
+    try:
+        ref = msh.geometry.cmaps[0].pull_back(point[None, :gdim], nodes, tol=1e-12, maxit=30)[0]
+    except RuntimeError:          # no convergence: far outside a curved cell
+        return False
+    if not np.all(np.isfinite(ref)) or ref.min() < -_INSIDE_REF:
+        return False
+    if msh.topology.cell_type in (CellType.interval, CellType.triangle, CellType.tetrahedron):
+        return bool(ref.sum() <= 1 + _INSIDE_REF)
+    return bool(ref.max() <= 1 + _INSIDE_REF)
 
 
 class _Rejected(Exception):

@@ -55,15 +55,29 @@ def geometry_weights(pmesh) -> GeometryWeights:
 
 
 def piecewise_linear(xs, ys, x):
-    """UFL interpolant through (xs, ys), end values held: y0 + Σ s_k (clamp(x, x_k, x_k+1) − x_k)."""
+    """UFL interpolant through (xs, ys), end values held, for tables of any length.
+
+    A balanced binary search of ``ufl.conditional``s over the breakpoints, each leaf the linear segment
+    y_k + s_k (x − x_k): the expression is O(log N) deep (a chain of N terms overflows Python's recursion
+    limit in UFL at ~200 points), evaluates O(log N) branches per point, and its derivative is the exact
+    piecewise-constant slope.
+    """
     import ufl
 
-    out = float(ys[0])
-    for x0, x1, y0, y1 in zip(xs[:-1], xs[1:], ys[:-1], ys[1:]):
-        if y1 != y0:
-            out = out + (float(y1) - float(y0)) / (float(x1) - float(x0)) * (
-                ufl.min_value(ufl.max_value(x, float(x0)), float(x1)) - float(x0))
-    return out
+    xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    xc = ufl.min_value(ufl.max_value(x, float(xs[0])), float(xs[-1]))
+    return _search(xs, lambda k: float(ys[k]) + float((ys[k + 1] - ys[k]) / (xs[k + 1] - xs[k])) * (xc - float(xs[k])),
+                   xc, 0, len(xs) - 1)
+
+
+def _search(xs, leaf, x, lo: int, hi: int):
+    """``leaf(k)`` on the segment [xs[k], xs[k+1]) containing x, for segments lo..hi−1 (binary search)."""
+    import ufl
+
+    if hi - lo == 1:
+        return leaf(lo)
+    mid = (lo + hi) // 2
+    return ufl.conditional(ufl.lt(x, float(xs[mid])), _search(xs, leaf, x, lo, mid), _search(xs, leaf, x, mid, hi))
 
 
 def table_expr(table, x):
@@ -78,17 +92,16 @@ def table_expr(table, x):
 
 
 def table_slope(table, x):
-    """dy/dx of a linearly interpolated table as a UFL expression (0 outside the table)."""
+    """dy/dx of a linearly interpolated table as a UFL expression (0 outside the table; binary search)."""
     import ufl
 
     if table.interpolation != "linear":
         raise ValueError("slope is only defined here for linear tables")
-    out = 0.0
-    for x0, x1, y0, y1 in zip(table.x[:-1], table.x[1:], table.y[:-1], table.y[1:]):
-        if y1 != y0:
-            out = out + ufl.conditional(ufl.And(ufl.ge(x, float(x0)), ufl.lt(x, float(x1))),
-                                        (float(y1) - float(y0)) / (float(x1) - float(x0)), 0.0)
-    return out
+    xs, ys = np.asarray(table.x, dtype=float), np.asarray(table.y, dtype=float)
+    if np.all(ys == ys[0]):
+        return 0.0
+    slope = _search(xs, lambda k: float((ys[k + 1] - ys[k]) / (xs[k + 1] - xs[k])), x, 0, len(xs) - 1)
+    return ufl.conditional(ufl.And(ufl.ge(x, float(xs[0])), ufl.lt(x, float(xs[-1]))), slope, 0.0)
 
 
 def arrhenius(transport, temperature: float) -> float:
