@@ -1,9 +1,9 @@
 """Li transport with Butler–Volmer kinetics on the outer surface (physics.md M2; Liu 2024 Methods).
 
-Backward Euler in time, Lagrange P(k) in space, weighted for the geometry (radial r², axisymmetric r,
+Implicit in time (BE or BDF2, see below), Lagrange P(k) in space, weighted for the geometry (radial r², axisymmetric r,
 3D 1; the missing 4π / 2π is in :attr:`GeometryWeights.factor`):
 
-    ∫ w (c − c_n)/Δt v + ∫ w s(X) D(x, T) (∇c − c Ω/(RT) ∇σ_h) · ∇v − ∫_outer w j v = 0,   x = c / c_max
+    ∫ w ∂c/∂t v + ∫ w s(X) D(x, T) (∇c − c Ω/(RT) ∇σ_h) · ∇v − ∫_outer w j v = 0,   x = c / c_max
 
 with an optional spatial multiplier s(X) > 0 (DG0; e.g. a deactivated shell, Wang 2021), s = 1 otherwise.
 
@@ -12,13 +12,16 @@ i = i0 [exp(α_a F η/RT) − exp(−α_c F η/RT)], η = φ_s − U(x_s) (φ_e 
 particle is j = −i/F. The particle current reported to users is ``current = −∫ i dA`` (> 0 on discharge).
 
 The particle potential φ_s is one global unknown. Galvanostatic steps solve for (c, φ_s) together with
-``factor ∫_outer w i ds = I_anodic`` by a bordered Newton method: the (c, c) block is factorised once per
-iteration and the scalar row/column is eliminated by its Schur complement (two solves with one LU);
+``factor ∫_outer w i ds = I_anodic`` by a bordered Newton method: the scalar row/column is eliminated by
+its Schur complement, two solves with the same (c, c) block per iteration (1D/2D: one LU factorisation;
+3D: GMRES + GAMG, the AMG hierarchy reused across iterations and steps);
 the φ_s update is limited to 0.1 V per iteration, which keeps the exponentials finite where i0 -> 0
 (i0 ∝ sqrt(x(1 − x)) at x_s -> 0, 1).
 
-Time discretisation: backward Euler is exact for the linear-in-time pseudo-steady galvanostatic state,
-so its error is confined to transients (after a current step, GITT pulses) and is first order there.
+Time discretisation: dc/dt ≈ (a0 c + a1 c_n + a2 c_nm1)/Δt, backward Euler (1, −1, 0) or variable-step
+BDF2 with step ratio ω = Δt/Δt_prev: ((1 + 2ω)/(1 + ω), −(1 + ω), ω²/(1 + ω)) (set by
+:meth:`Transport.set_scheme`; the step control is in :mod:`sim.lithium.problem`). Both are exact for the
+linear-in-time pseudo-steady galvanostatic state; BDF2 is second order in the transients.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ import numpy as np
 from sim.units import FARADAY, GAS_CONSTANT
 
 _MAX_DPHI = 0.1             # V, largest φ_s update per Newton iteration
+_LAG_CONTRACTION = 0.2      # 3D: reassemble the Jacobian when a Newton update shrinks by less than this
 _SURFACE_TOL, _BULK_TOL = 1e-6, 1e-3   # allowed excursion of x outside [0, 1] at the surface / inside
 
 
@@ -194,7 +198,9 @@ class Transport:
         i_bv = i0 * (ufl.exp(fa * eta) - ufl.exp(-fc * eta))
         di_deta = i0 * (fa * ufl.exp(fa * eta) + fc * ufl.exp(-fc * eta))
 
-        q = {"quadrature_degree": 2 * degree + 2}
+        # 1D/2D: exact for the r², r weights of P(k) products; 3D (w = 1): exact for the P(k) mass matrix, and
+        # the assembly of the 3D Jacobian, the dominant cost there, needs 4 instead of 14 points per tet
+        q = {"quadrature_degree": 2 * degree + (0 if pmesh.kind == "3d" else 2)}
         dx = ufl.Measure("dx", domain=msh, metadata=q)
         ds = ufl.Measure("ds", domain=msh, subdomain_data=pmesh.facet_tags, metadata=q)
         ds_out = ds(pmesh.boundaries["outer"])
@@ -218,14 +224,19 @@ class Transport:
         self._A = create_matrix(self._J)
         self._Fv, self._bv, self._av = (create_vector(self.V) for _ in range(3))
         self._y1, self._y2 = create_vector(self.V), create_vector(self.V)
+        self.iterative = msh.topology.dim == 3
         self.ksp = PETSc.KSP().create(self.comm)
+        prefix = f"li_tr_{id(self)}_"
+        self.ksp.setOptionsPrefix(prefix)
+        opts = PETSc.Options()
+        for key, val in self._linear_options(msh).items():
+            opts[prefix + key] = val
+        self.ksp.setFromOptions()
         self.ksp.setOperators(self._A)
-        self.ksp.setType("preonly")
-        pc = self.ksp.getPC()
-        pc.setType("lu")
-        # PETSc's own LU is fastest for 1D/2D serial; its fill in 3D is prohibitive, where MUMPS orders better
-        pc.setFactorSolverType("mumps" if self.comm.size > 1 or msh.topology.dim == 3 else "petsc")
-        pc.setFactorPivot(zeropivot=0.0)   # entries scale like r² h/Δt ~ 1e-19: PETSc's absolute 1e-14 test misfires
+        self._pc_fresh_its = None        # Krylov iterations right after the last preconditioner set-up
+        self.linear_iterations = 0
+        self.pc_setups = self.jacobian_assemblies = 0
+        self._jacobian_stale = True
         self.mode = "current"
         fdim = msh.topology.dim - 1
         msh.topology.create_connectivity(fdim, msh.topology.dim)
@@ -263,6 +274,45 @@ class Transport:
         if potential is not None:
             self.phi.value = potential
 
+    def _linear_options(self, msh) -> dict:
+        """3D: GMRES + GAMG (LU fill grows like N^(4/3) in 3D); 1D/2D: direct LU (PETSc's own in serial, it
+        has the least overhead on small systems; MUMPS in parallel). The Jacobian is mass + diffusion (+ a
+        small surface term), nearly symmetric and positive definite, which smoothed aggregation handles."""
+        if self.iterative:
+            return {"ksp_type": "gmres", "ksp_gmres_restart": 100, "pc_type": "gamg", "ksp_rtol": 1e-7,
+                    "ksp_atol": 0.0, "ksp_max_it": 500, "ksp_norm_type": "unpreconditioned"}
+        # pivot test off: entries scale like r² h/Δt ~ 1e-19, PETSc's absolute 1e-14 test misfires
+        return {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_zeropivot": 0.0,
+                "pc_factor_mat_solver_type": "mumps" if self.comm.size > 1 else "petsc"}
+
+    def _set_operator(self) -> None:
+        """Hand the new Jacobian to the KSP. Iterative: keep the GAMG hierarchy across Newton iterations and
+        time steps (the Jacobian changes little) until the Krylov count doubles from its fresh value."""
+        if self.iterative:
+            its = self.ksp.getIterationNumber()
+            stale = self._pc_fresh_its is None or its > 2 * self._pc_fresh_its + 5
+            self.ksp.getPC().setReusePreconditioner(not stale)
+            if stale:
+                self._pc_fresh_its, self._pc_pending = None, True
+                self.pc_setups += 1
+        else:
+            self.pc_setups += 1
+        self.ksp.setOperators(self._A)
+
+    def _solve_linear(self, rhs, out) -> bool:
+        self.ksp.solve(rhs, out)
+        its = self.ksp.getIterationNumber()
+        self.linear_iterations += its
+        if self.iterative and getattr(self, "_pc_pending", False):
+            self._pc_fresh_its, self._pc_pending = max(its, 1), False
+        if self.ksp.getConvergedReason() < 0 and self.iterative and self._pc_fresh_its is not None:
+            self._pc_fresh_its = None                       # retry once with a fresh preconditioner
+            self._set_operator()
+            self.ksp.solve(rhs, out)
+            self.linear_iterations += self.ksp.getIterationNumber()
+            self._pc_fresh_its, self._pc_pending = max(self.ksp.getIterationNumber(), 1), False
+        return self.ksp.getConvergedReason() >= 0
+
     def set_scheme(self, a0: float, a1: float, a2: float) -> None:
         """Time-derivative weights: dc/dt ≈ (a0 c + a1 c_n + a2 c_nm1)/Δt (a0 + a1 + a2 = 0)."""
         self.a0.value, self.a1.value, self.a2.value = a0, a1, a2
@@ -285,21 +335,26 @@ class Transport:
         from petsc4py import PETSc
 
         galvanostatic = self.mode == "current"
+        previous = np.inf
         for it in range(1, self.max_it + 1):
-            self._A.zeroEntries()
-            assemble_matrix(self._A, self._J)
-            self._A.assemble()
+            if it == 1 or not self.iterative or self._jacobian_stale:
+                # 3D: the Jacobian of the first iteration serves the whole solve while Newton contracts well
+                self._A.zeroEntries()
+                assemble_matrix(self._A, self._J)
+                self._A.assemble()
+                self.jacobian_assemblies += 1
+                self._jacobian_stale = False
             self._assemble_vec(self._Fv, self._F)
-            self.ksp.setOperators(self._A)
-            self.ksp.solve(self._Fv, self._y1)
-            if self.ksp.getConvergedReason() < 0:
+            self._set_operator()
+            if not self._solve_linear(self._Fv, self._y1):
                 raise NewtonFailure("DIVERGED_LINEAR_SOLVE", it)
             dphi = 0.0
             if galvanostatic:
                 # Schur complement of the bordered system [[J, b], [aᵀ, d]] [δc, δφ] = −[F, g]
                 self._assemble_vec(self._bv, self._b)
                 self._assemble_vec(self._av, self._a)
-                self.ksp.solve(self._bv, self._y2)
+                if not self._solve_linear(self._bv, self._y2):
+                    raise NewtonFailure("DIVERGED_LINEAR_SOLVE", it)
                 g = self._scalar(self._g) - float(self.i_target.value)
                 d = self._scalar(self._d)
                 denom = d - self._av.dot(self._y2)
@@ -314,6 +369,8 @@ class Transport:
             step = self._y1.norm(PETSc.NormType.NORM_INFINITY)
             if not (np.isfinite(step) and np.isfinite(dphi)):
                 raise NewtonFailure("DIVERGED_FNORM_NAN", it)
+            self._jacobian_stale = step > _LAG_CONTRACTION * previous
+            previous = step
             if step <= self.rtol * self.c_max and abs(dphi) <= 1e-12:
                 return it
         raise NewtonFailure("DIVERGED_MAX_IT", self.max_it)
