@@ -22,10 +22,27 @@ FARADAY = _AVOGADRO * _ELEMENTARY_CHARGE    # C/mol
 GAS_CONSTANT = _AVOGADRO * _BOLTZMANN       # J/(mol K)
 
 
+def _import_pint():
+    """pint, imported without its optional dask and scipy hooks (pint.compat imports both when installed,
+    ~0.5 s, for dask-array and scipy interop that unit parsing never uses); modules already imported stay."""
+    import sys
+
+    blocked = [name for name in ("dask", "scipy") if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None          # makes `import name` raise ImportError inside pint.compat
+    try:
+        import pint
+    finally:
+        for name in blocked:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
+    return pint
+
+
 @functools.lru_cache(maxsize=None)
 def registry():
     """The package's pint UnitRegistry (built once, on first use)."""
-    import pint
+    pint = _import_pint()
 
     cache = Path(os.environ.get("SIM_CACHE_DIR", Path.home() / ".cache" / "sim")) / "pint"
     try:
