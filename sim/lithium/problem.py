@@ -277,10 +277,11 @@ class LithiumProblem:
         self._history = [(self.t, self.transport.c.x.array.copy(), self._inserted)]
 
     def _ratio_cap(self) -> float:
-        """Largest Δt whose BDF2 ratio to the longest available history gap stays ≤ _OMEGA_MAX."""
+        """Largest Δt whose BDF2 ratio to the longest usable history gap (to the oldest state that still
+        leaves one for the predictor) stays ≤ _OMEGA_MAX."""
         if len(self._history) < 3:
             return np.inf
-        return _OMEGA_MAX * (self.t - self._history[-1][0])
+        return _OMEGA_MAX * (self.t - self._history[-2][0])
 
     def _scheme(self, dt: float):
         """(order, (a0, a1, a2), history index j of c_nm1, predictor times, predictor states) for ``dt``.
