@@ -315,7 +315,7 @@ def bench_spm(python: str, *, c_rate: float = 1.0, dod: float = 0.98, n_cells: i
                      f" → {p.transport.x_max:g}, E = {p.mechanics.youngs_modulus / 1e9:g} GPa, "
                      f"ν = {p.mechanics.poisson_ratio:g}, Ω = {case.omega:.4g} m³/mol (slope of ΔV/V0), "
                      f"i0 = {p.kinetics.exchange_current_density:g} A/m² (constant), same OCV table; sim: {n_cells} "
-                     f"cells (P1 c, P2 u), adaptive backward Euler; PyBaMM: SPM with particle mechanics "
+                     f"cells (P1 c, P2 u), error-controlled BDF2 (rtol 1e-5, atol 1e-6); PyBaMM: SPM with particle mechanics "
                      "\"swelling only\", IDAKLU (rtol 1e-8).")
     sec.notes += case.checks()
     first = run_sphere(case, record=False)      # first in this process: forms JIT-compiled or loaded
@@ -447,8 +447,8 @@ def bench_liu(levels=LIU_LEVELS) -> Section:
         f"bridge point (m, on the axis between void and pore): {chosen['bridge_m']}; Liu 2024 reports 3.17e8 Pa. "
         f"Spread of the bridge hoop stress over all levels: {spread:.2%} of the finest (not monotone: the stress is "
         "piecewise polynomial, discontinuous between cells, evaluated at one point on the axis).",
-        "liu2024 parameter set (finite strain), curved order-2 mesh, P1 c / P2 u, one-way coupling, adaptive "
-        "backward Euler (solver defaults); the forms were JIT-compiled by an untimed run first.",
+        "liu2024 parameter set (finite strain), curved order-2 mesh, P1 c / P2 u, one-way coupling, error-controlled "
+        "BDF2 (solver defaults); the forms were JIT-compiled by an untimed run first.",
     ]
     return sec
 
