@@ -130,6 +130,33 @@ def _scale_function(msh, scale):
     return f
 
 
+class _Kernels:
+    """DOLFINx/PETSc entry points of the Newton loop, imported once (an import statement inside a function
+    that runs ~10 times per Newton iteration costs more than the 1D assembly it precedes)."""
+
+    def __init__(self):
+        from dolfinx import fem
+        from dolfinx.fem.petsc import assemble_matrix, assemble_vector
+        from mpi4py import MPI
+        from petsc4py import PETSc
+
+        self.assemble_scalar, self.assemble_matrix, self.assemble_vector = fem.assemble_scalar, assemble_matrix, assemble_vector
+        self.MPI = MPI
+        self.ADD, self.INSERT = PETSc.InsertMode.ADD, PETSc.InsertMode.INSERT
+        self.REVERSE, self.FORWARD = PETSc.ScatterMode.REVERSE, PETSc.ScatterMode.FORWARD
+        self.NORM_INF = PETSc.NormType.NORM_INFINITY
+
+
+_KERNELS = None
+
+
+def _kernels() -> _Kernels:
+    global _KERNELS
+    if _KERNELS is None:
+        _KERNELS = _Kernels()
+    return _KERNELS
+
+
 class NewtonFailure(Exception):
     """A Newton solve that did not converge; ``reason`` mimics the PETSc SNES reason names."""
 
@@ -245,13 +272,8 @@ class Transport:
 
     # ----------------------------------------------------------------------------- helpers
     def _scalar(self, form) -> float:
-        from dolfinx import fem
-        return self.comm.allreduce(fem.assemble_scalar(form), op=self._sum())
-
-    @staticmethod
-    def _sum():
-        from mpi4py import MPI
-        return MPI.SUM
+        value = _kernels().assemble_scalar(form)
+        return value if self.comm.size == 1 else self.comm.allreduce(value, op=_kernels().MPI.SUM)
 
     def amount(self) -> float:
         """Li in the particle, mol."""
@@ -318,12 +340,11 @@ class Transport:
         self.a0.value, self.a1.value, self.a2.value = a0, a1, a2
 
     def _assemble_vec(self, vec, form):
-        from dolfinx.fem.petsc import assemble_vector
-        from petsc4py import PETSc
+        k = _kernels()
         with vec.localForm() as loc:
             loc.set(0.0)
-        assemble_vector(vec, form)
-        vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        k.assemble_vector(vec, form)
+        vec.ghostUpdate(addv=k.ADD, mode=k.REVERSE)
 
     # ----------------------------------------------------------------------------- Newton
     def solve(self) -> int:
@@ -331,16 +352,14 @@ class Transport:
 
         Converged when the update is below ``rtol`` relative to c_max (and 1e-12 V in φ_s).
         """
-        from dolfinx.fem.petsc import assemble_matrix
-        from petsc4py import PETSc
-
+        k = _kernels()
         galvanostatic = self.mode == "current"
         previous = np.inf
         for it in range(1, self.max_it + 1):
             if it == 1 or not self.iterative or self._jacobian_stale:
                 # 3D: the Jacobian of the first iteration serves the whole solve while Newton contracts well
                 self._A.zeroEntries()
-                assemble_matrix(self._A, self._J)
+                k.assemble_matrix(self._A, self._J)
                 self._A.assemble()
                 self.jacobian_assemblies += 1
                 self._jacobian_stale = False
@@ -361,12 +380,12 @@ class Transport:
                 if not (np.isfinite(denom) and denom != 0.0):
                     raise NewtonFailure("DIVERGED_FNORM_NAN (singular kinetics: no current can flow)", it)
                 # damped: the exponentials change by <= e^(α F/RT · 0.1 V) per iteration (i0 -> 0 at x_s -> 0, 1)
-                dphi = float(np.clip((-g + self._av.dot(self._y1)) / denom, -_MAX_DPHI, _MAX_DPHI))
+                dphi = max(-_MAX_DPHI, min(_MAX_DPHI, float((-g + self._av.dot(self._y1)) / denom)))
                 self._y1.axpy(dphi, self._y2)          # y1 <- y1 + y2 δφ, δc = −y1 solves the c rows for this δφ
             self.c.x.petsc_vec.axpy(-1.0, self._y1)
-            self.c.x.petsc_vec.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
+            self.c.x.petsc_vec.ghostUpdate(addv=k.INSERT, mode=k.FORWARD)
             self.phi.value = float(self.phi.value) + dphi
-            step = self._y1.norm(PETSc.NormType.NORM_INFINITY)
+            step = self._y1.norm(k.NORM_INF)
             if not (np.isfinite(step) and np.isfinite(dphi)):
                 raise NewtonFailure("DIVERGED_FNORM_NAN", it)
             self._jacobian_stale = step > _LAG_CONTRACTION * previous
