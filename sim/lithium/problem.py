@@ -550,8 +550,7 @@ def _locate(msh, points: np.ndarray, owner) -> dict:
         owner._trees = (msh, geometry.bb_tree(msh, tdim, entities=cells), geometry.create_midpoint_tree(msh, tdim, cells))
     _, tree, midpoints = owner._trees
     n = len(points)
-    inside, count = [[] for _ in range(n)], np.zeros(n)
-    dist, nudged, nearest = np.full(n, np.inf), np.zeros((n, 3)), np.zeros(n, dtype=np.int32)
+    inside, count, near = [[] for _ in range(n)], np.zeros(n), [[] for _ in range(n)]
     if n_local and n:
         colliding = geometry.compute_colliding_cells(msh, geometry.compute_collisions_points(tree, points), points)
         closest = geometry.compute_closest_entity(tree, midpoints, msh, points)
@@ -563,31 +562,60 @@ def _locate(msh, points: np.ndarray, owner) -> dict:
             inside[i] = [cell for cell in cands if _in_reference_cell(msh, cell, points[i])]
             count[i] = len(inside[i])
             if not count[i]:
-                d = np.sqrt(geometry.squared_distance(msh, tdim, cands, np.repeat(points[i][None], len(cands), axis=0)))
-                cell = cands[np.argmin(d)]
-                nodes = msh.geometry.x[msh.geometry.dofmaps[0][cell]]
-                node = nodes[np.argmin(np.linalg.norm(nodes - points[i], axis=1))]
-                dist[i], nudged[i], nearest[i] = d.min(), node + 1e-6 * (nodes.mean(axis=0) - node), cell
+                near[i] = _nearest_cells(msh, points[i], int(cands[0] if len(cands) == 1 else closest[i]), n_local)
+    # outside the mesh: the nearest cells over all ranks; of cells tied at that distance (around a shared node
+    # or edge), the one with the smallest centroid, so any partition picks the same cell and value
+    local_min = np.array([min((d for d, _, _ in near[i]), default=np.inf) for i in range(n)])
+    global_min = np.min(np.array(comm.allgather(local_min)), axis=0)
+    keys, choice = np.full((n, 3), np.inf), [None] * n
+    for i in range(n):
+        tied = [(c, cell) for d, c, cell in near[i] if d <= global_min[i] * (1 + 1e-9) + 1e-12 * np.abs(c).max()]
+        if tied:
+            centroid, cell = min(tied, key=lambda t: tuple(t[0]))
+            keys[i], choice[i] = centroid, cell
+    all_keys = np.array(comm.allgather(keys))            # (ranks, n, 3)
     total = comm.allreduce(count, op=_mpi_sum())
-    all_dist = np.array(comm.allgather(dist))
-    mine = (np.argmin(all_dist, axis=0) == comm.rank) & np.isfinite(dist)
-    rows, cells, weights = [], [], []
+    rows, cells, weights, at = [], [], [], []
     for i in range(n):
         if total[i] > 0:
             rows += [i] * len(inside[i])
             cells += inside[i]
             weights += [1.0 / total[i]] * len(inside[i])
-        elif mine[i]:
+            at += [points[i]] * len(inside[i])
+        elif choice[i] is not None and min(range(comm.size), key=lambda r: tuple(all_keys[r, i])) == comm.rank:
+            nodes = msh.geometry.x[msh.geometry.dofmaps[0][choice[i]]]
+            node = nodes[np.argmin(np.linalg.norm(nodes - points[i], axis=1))]
             rows.append(i)
-            cells.append(nearest[i])
+            cells.append(choice[i])
             weights.append(1.0)
+            at.append(node + 1e-6 * (nodes.mean(axis=0) - node))
     rows = np.array(rows, dtype=np.int64)
     located = {"index": rows, "cells": np.array(cells, dtype=np.int32), "weight": np.array(weights),
-               "points": np.array([nudged[i] if total[i] == 0 else points[i] for i in rows]).reshape(-1, 3)}
+               "points": np.array(at).reshape(-1, 3)}
     if len(cache) >= _CACHE_SIZE:
         cache.pop(next(iter(cache)))
     cache[key] = located
     return located
+
+
+def _nearest_cells(msh, point: np.ndarray, closest: int, n_local: int) -> list:
+    """(distance, centroid, cell) of the owned cells that share a vertex with ``closest``: the candidates
+    for the cell nearest to a point outside the mesh."""
+    from dolfinx import geometry
+
+    tdim = msh.topology.dim
+    msh.topology.create_connectivity(tdim, 0)
+    msh.topology.create_connectivity(0, tdim)
+    c2v, v2c = msh.topology.connectivity(tdim, 0), msh.topology.connectivity(0, tdim)
+    cells = np.unique(np.concatenate([v2c.links(v) for v in c2v.links(closest)]))
+    cells = cells[cells < n_local].astype(np.int32)
+    d = np.sqrt(geometry.squared_distance(msh, tdim, cells, np.repeat(point[None], len(cells), axis=0)))
+    out = []
+    for dist, cell in zip(d, cells):
+        nodes = msh.geometry.x[msh.geometry.dofmaps[0][cell]]
+        centroid = np.lexsort(nodes.T[::-1])                 # node order fixed by coordinates, not numbering
+        out.append((float(dist), nodes[centroid].mean(axis=0), int(cell)))
+    return out
 
 
 def _in_reference_cell(msh, cell: int, point: np.ndarray) -> bool:
