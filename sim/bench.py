@@ -503,7 +503,8 @@ def bench_3d(targets=TARGET_UNKNOWNS_3D, ranks=(1, 2), steps: int = 3, dt: float
         for strain in strains:
             for n in ranks:
                 load = os.getloadavg()[0]
-                args = ["--scale", f"{scale:.4g}", "--steps", str(steps), "--dt", str(dt), "--strain-model", strain]
+                args = ["--scale", f"{scale:.4g}", "--steps", str(steps), "--dt", str(dt), "--strain-model", strain,
+                        "--fixed-dt"]
                 out = run_3d_worker(n, *args, timeout=max_seconds)
                 if "error" in out:
                     table.add(f"{target:.0e}", None, None, strain, n, None, None, None, None, None, None, load)
