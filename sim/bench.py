@@ -499,7 +499,16 @@ def bench_3d(targets=TARGET_UNKNOWNS_3D, ranks=(1, 2), steps: int = 3, dt: float
                            "peak memory total (GB)", "load before"])
     later_of = {}
     for target in targets:
-        scale = f2 * (n2 / target) ** (1 / power)
+        # unknowns(scale) is not a clean power law (refined shells): correct the estimate with count-only
+        # meshes until within 10 % of the target
+        scale, (fa, na) = f2 * (n2 / target) ** (1 / power), (f2, n2)
+        for _ in range(3):
+            probe = run_3d_worker(1, "--scale", f"{scale:.4g}", "--count-only")
+            if "error" in probe or abs(probe["unknowns"] / target - 1) <= 0.1:
+                break
+            local = math.log(probe["unknowns"] / na) / math.log(fa / scale) if scale != fa else power
+            fa, na = scale, probe["unknowns"]
+            scale = scale * (na / target) ** (1 / local)
         for strain in strains:
             for n in ranks:
                 load = os.getloadavg()[0]
