@@ -128,18 +128,16 @@ def _check_wh_closed_form(out: Path, full: bool, comm) -> list[Row]:
 
 def _check_wh_fe(out: Path, full: bool, comm) -> list[Row]:
     """GITT simulated by the Li solver on a solid sphere with constant D: WH vs the closed-form ratio."""
-    import numpy as np
-
     from sim.scenarios.gitt import wh_on_fe_solver
 
     eps, steps = 0.01, ((50, 100, 200) if full else (50, 100))
     expected, ratios, _ = wh_on_fe_solver(steps, comm, eps=eps)
     errors = [abs(r - expected) for r in ratios]
-    order = float(np.log(errors[-2] / errors[-1]) / np.log(2))
+    # BDF2 with error control: the time error sits below a ≈ 5e-4 floor at every step count (no order to read)
     return [Row("verification", f"GITT on the FE Li solver (solid sphere, eps = {eps}): |D_WH/D - closed form|",
-                f"{expected:.5f} (closed form)", f"{errors[-1]:.3g}", "-", "< 1 %, time order > 0.8",
-                errors[-1] < 0.01 and order > 0.8,
-                f"{steps[-1]} steps per pulse; order in dt {order:.2f} (backward Euler); errors {errors}")]
+                f"{expected:.5f} (closed form)", f"{max(errors):.3g}", "-", "< 1e-3 at every step count",
+                max(errors) < 1e-3,
+                f"{', '.join(map(str, steps))} steps per pulse (BDF2); errors {[float(f'{e:.3g}') for e in errors]}")]
 
 
 def _check_li_sphere(out: Path, full: bool, comm) -> list[Row]:

@@ -92,6 +92,7 @@ class LithiumProblem:
         from dolfinx import fem
 
         from sim.lithium.mechanics import Mechanics
+        from sim.fracture.hotspots import centroid, to_mesh
         from sim.lithium.transport import Transport
 
         tr = self.params.transport
@@ -105,9 +106,10 @@ class LithiumProblem:
         self.c.x.array[:] = tr.x_initial * tr.c_max
         self.transport.c_n.x.array[:] = self.c.x.array
         if self.with_mechanics:
-            extra = {} if self.fracture is None else {"fracture": self.fracture}
+            # spherical stress components about the particle's centroid (mesh coordinates), not the origin
+            centre = to_mesh(self.pmesh.kind, centroid(self.pmesh))[0] if self.pmesh.kind != "radial" else np.zeros(3)
             self.mechanics = Mechanics(self.params, self.pmesh, self.c, degree=self.degree_u, hydrostatic=hydro,
-                                       **extra)
+                                       fracture=self.fracture, centre=centre)
         self.u = self.mechanics.u if self.mechanics else None
         self.volume = self.transport.volume
         self.capacity = FARADAY * tr.c_max * (tr.x_max - tr.x_min) * self.volume   # C
@@ -122,6 +124,7 @@ class LithiumProblem:
             if reason:
                 raise SolverError("initial mechanics solve failed", time=0.0, reason=reason)
             self.mechanics.update_hydrostatic()
+            self.mechanics.commit()
         self._save_accepted()
         self._reset_history()
 
@@ -403,8 +406,7 @@ class LithiumProblem:
     def _restore_mechanics(self) -> None:
         self.mechanics.u.x.array[:] = self._u_accepted
         self.mechanics.refresh()
-        if self.fracture is not None:
-            self.mechanics.restore()
+        self.mechanics.restore()          # the committed damage too (nothing without fracture)
 
     def _candidate_events(self, events) -> dict[str, float]:
         tr = self.params.transport
@@ -450,8 +452,7 @@ class LithiumProblem:
         self._update_state()
         if self.mechanics:
             self.mechanics.update_hydrostatic()
-            if self.fracture is not None:
-                self.mechanics.commit()
+            self.mechanics.commit()
         self._save_accepted()
         self._history = [(self.t, tp.c.x.array.copy(), self._inserted)] + self._history[:_HISTORY - 1]
 
