@@ -143,8 +143,8 @@ def wh_on_fe_solver(steps_per_pulse, comm, *, eps: float = 0.01) -> tuple[float,
     """Verification: GITT simulated by the Li solver on a solid sphere with constant D, one pulse at ε.
 
     Returns the closed-form D_WH/D, and per ``steps_per_pulse`` entry the simulated D_WH/D (L = R/3) and
-    the pulse. Backward Euler makes ΔE_t first order in dt, so D_WH/D converges to the closed form at
-    first order.
+    the pulse. With the solver's error-controlled BDF2 the time error of ΔE_t stays below ≈ 5e-4 of
+    D_WH/D at any of these step counts (it was first order in dt with backward Euler).
     """
     from sim.mesh import radial_mesh
     from sim.params import load_params
@@ -177,7 +177,7 @@ def run_gitt(params, pmesh, protocol: GittProtocol, *, steps_per_pulse: int = 50
 
     Time steps start at 1e-6 of the pulse (so the first sample after switching on is the post-jump
     voltage E1 to within √1e-6 of ΔE_t) and are capped at pulse/``steps_per_pulse`` during pulses,
-    where backward Euler's first-order error in ΔE_t would otherwise bias D; rests are uncapped.
+    so the time error in ΔE_t cannot bias D; rests are uncapped.
     Stops after the pulse in which ``upper_voltage`` is reached (that pulse gets no rest, as in the
     experiment) or after ``max_pulses`` titration steps. ``diffusivity_scale``: as for
     :class:`~sim.lithium.problem.LithiumProblem` (a degraded particle).
