@@ -43,6 +43,7 @@ def register(sub) -> None:
     img.add_argument("--solid-label", type=int, help="voxel value of the solid (default 1)")
     img.add_argument("--threshold", type=float, help="solid = value >= T (instead of a label)")
     img.add_argument("--smooth", type=int, default=10, help="Taubin smoothing iterations of the surfaces (default 10)")
+    img.add_argument("--denoise", type=int, default=1, help="passes of the face-neighbour majority filter (default 1)")
     img.add_argument("--size", help='element size, e.g. "0.2 um" (default: particle radius / 10; half on cavities)')
     usr = p.add_argument_group("users' meshes (--from-file)")
     usr.add_argument("--from-file", metavar="FILE", help="gmsh .msh with physical groups outer/void/pore_<i>(/axis), "
@@ -124,7 +125,7 @@ def _run_image(args) -> int:
     say = _say(comm)
     name = args.name or "geometry"
     pm = mesh_from_image(volume, voxel, solid_label=args.solid_label, threshold=args.threshold, smooth=args.smooth,
-                         size=size, source=str(args.from_image), comm=comm)
+                         size=size, denoise_passes=args.denoise, source=str(args.from_image), comm=comm)
     paths = pm.write(args.out, name)
     info, volume_m3 = pm.info, pm.volume()
     um3 = 1e18

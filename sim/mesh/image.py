@@ -6,7 +6,8 @@ Pipeline (each step a function, so tests can check it alone):
    ``{"shape": [nz, ny, nx], "dtype": "uint8", "voxel_size": ["25 nm", "25 nm", "40 nm"]}`` (next to
    the data as ``<stem>.json``; ``.npy`` and TIFF may have one too, for the voxel size). Volumes are
    indexed ``[z, y, x]`` (slice, row, column) as image stacks are; voxel sizes are given as x, y, z.
-2. :func:`segment`: solid = ``volume == solid_label`` (default 1) or ``volume >= threshold``.
+2. :func:`segment`: solid = ``volume == solid_label`` (default 1) or ``volume >= threshold``; then
+   :func:`denoise` (a face-neighbour majority filter, one pass by default) removes single-voxel noise.
 3. :func:`classify`: keep the largest face-connected (6-connected) solid component; the complement is
    split into 26-connected components (the dual connectivity, so two cavities never touch a common
    voxel corner and their surfaces cannot meet). The component touching the image border, with every
@@ -38,7 +39,7 @@ from sim.mesh.particle import DOMAIN_TAG, ParticleMesh, _mesh_from_gmsh, _tag, _
 
 MIN_CAVITY_VOXELS = 8      # smaller closed cavities are segmentation noise: filled with solid
 TAUBIN = (0.5, -0.53)      # λ, μ of Taubin smoothing (μ < −λ: no shrinkage)
-FEATURE_ANGLE = 40.0       # degrees; gmsh splits re-parametrised surfaces at sharper creases
+FEATURE_ANGLE = 180.0     # degrees; gmsh splits re-parametrised surfaces at sharper creases (none: particles are smooth)
 TIFF = (".tif", ".tiff")
 
 
@@ -151,6 +152,20 @@ def segment(volume: np.ndarray, *, solid_label: int | None = None, threshold: fl
     return solid
 
 
+def denoise(solid: np.ndarray, passes: int = 1) -> np.ndarray:
+    """Face-neighbour majority filter: a voxel with >= 4 of its 6 face neighbours solid becomes solid,
+    with <= 2 becomes background, with 3 stays. Removes single-voxel spikes, pits and one-voxel tunnels
+    (which make marching-cubes surfaces gmsh cannot re-parametrise) and leaves smooth boundaries alone."""
+    from scipy import ndimage as ndi
+
+    kernel = ndi.generate_binary_structure(3, 1).astype(np.int8)
+    kernel[1, 1, 1] = 0
+    for _ in range(passes):
+        count = ndi.convolve(solid.astype(np.int8), kernel, mode="constant")
+        solid = np.where(count >= 4, True, np.where(count <= 2, False, solid))
+    return solid
+
+
 @dataclass
 class Segmentation:
     """Labelled voxels (indexed [x, y, z]): ``solid`` mask of the kept particle, ``outside`` mask,
@@ -226,7 +241,25 @@ def marching_surface(mask: np.ndarray, spacing, *, step: int = 1, smooth: int = 
     verts, faces, _, _ = measure.marching_cubes(pad, 0.5, spacing=tuple(spacing), step_size=step,
                                                 allow_degenerate=False)
     verts -= np.asarray(spacing)       # undo the padding
+    verts, faces = largest_component(verts, faces)
     return taubin(verts, faces, smooth), faces
+
+
+def largest_component(verts: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The largest connected piece of a triangulation. Marching cubes treats diagonal (edge or corner)
+    contacts as separations, so a voxel joined to the outside only diagonally comes out as a speck of
+    its own closed surface; the specks (a voxel each) are dropped."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(verts)
+    graph = coo_matrix((np.ones(2 * len(faces)), (faces[:, [0, 1]].ravel(), faces[:, [1, 2]].ravel())), shape=(n, n))
+    count, label = connected_components(graph, directed=False)
+    if count == 1:
+        return verts, faces
+    keep = label == np.argmax(np.bincount(label[faces[:, 0]], minlength=count))
+    index = np.cumsum(keep) - 1
+    return verts[keep], index[faces[keep[faces[:, 0]]]]
 
 
 def enclosed_volume(verts: np.ndarray, faces: np.ndarray) -> float:
@@ -245,13 +278,13 @@ def surfaces(seg: Segmentation, spacing, *, smooth: int, step: int = 1) -> dict[
 
 # --------------------------------------------------------------------------- volume mesh
 def mesh_from_image(volume: np.ndarray, voxel_size, *, solid_label: int | None = None, threshold: float | None = None,
-                    smooth: int = 10, size: float | None = None, min_cavity_voxels: int = MIN_CAVITY_VOXELS,
-                    source: str | None = None, comm=None) -> ParticleMesh:
+                    smooth: int = 10, size: float | None = None, denoise_passes: int = 1,
+                    min_cavity_voxels: int = MIN_CAVITY_VOXELS, source: str | None = None, comm=None) -> ParticleMesh:
     """Tetrahedral mesh (kind "3d", m, centroid at the origin) of the largest particle in ``volume``.
 
     ``volume`` is indexed [z, y, x]; ``voxel_size`` (x, y, z) in m (one number: isotropic);
     ``size`` the element size in m (default: a tenth of the particle's equivalent radius, at least two
-    voxels); ``smooth`` Taubin iterations. Boundaries: ``outer`` (with open pores), ``void`` (largest
+    voxels); ``smooth`` Taubin iterations; ``denoise_passes`` of the majority filter :func:`denoise`. Boundaries: ``outer`` (with open pores), ``void`` (largest
     closed cavity), ``pore_<i>``. :attr:`ParticleMesh.info` holds the image statistics (voxel-count
     volume, porosity, cavities, centroid shift, timings). Collective; the image work runs on rank 0.
     """
@@ -263,12 +296,15 @@ def mesh_from_image(volume: np.ndarray, voxel_size, *, solid_label: int | None =
         raise InputError(f"element size must be > 0 m, got {size}", key="--size")
     if smooth < 0:
         raise InputError(f"smoothing iterations must be >= 0, got {smooth}", key="--smooth")
+    if denoise_passes < 0:
+        raise InputError(f"denoising passes must be >= 0, got {denoise_passes}", key="--denoise")
 
     def build(gmsh):
         timings = {}
         t0 = time.perf_counter()
         solid = segment(np.asarray(volume), solid_label=solid_label, threshold=threshold, file=source)
-        seg = classify(solid.transpose(2, 1, 0), min_cavity_voxels=min_cavity_voxels)   # → [x, y, z]
+        solid = denoise(solid.transpose(2, 1, 0), denoise_passes)                   # → [x, y, z]
+        seg = classify(solid, min_cavity_voxels=min_cavity_voxels)
         timings["segment_s"] = time.perf_counter() - t0
         unit = float(spacing.min())     # gmsh works in voxels (its tolerances are absolute)
         sp = spacing / unit
@@ -298,7 +334,7 @@ def mesh_from_image(volume: np.ndarray, voxel_size, *, solid_label: int | None =
                 "porosity": closed / (closed + n_solid * voxel_volume), "cavities": cav,
                 "filled_small_cavities": seg.filled, "dropped_solid_voxels": seg.dropped_solid,
                 "centroid_shift_m": (-centroid * unit).tolist(), "element_size_m": h * unit,
-                "element_size_cavities_m": h_fine * unit, "smooth_iterations": smooth,
+                "element_size_cavities_m": h_fine * unit, "smooth_iterations": smooth, "denoise_passes": denoise_passes,
                 "marching_cubes_step": step, "timings": timings}
         return boundaries, unit, info
 
