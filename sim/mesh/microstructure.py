@@ -129,7 +129,9 @@ def write_microstructure(out: Path, *, porosity, pore_radius: str, void: str, ra
     comm = _world(comm)
     say = say or (print if comm.rank == 0 else (lambda *a, **k: None))
     r_min = min(r for _, r in pores)
-    size_inner = min(pset.mesh.size_inner, 0.6 * r_min)     # a few elements around the smallest pore
+    # pore surfaces: r_min/3 unless mesh.size_inner is set, never coarser than 0.6 r_min (a few elements round)
+    given = any(o.split("=", 1)[0].strip() == "mesh.size_inner" for o in overrides)
+    size_inner = min(pset.mesh.size_inner, 0.6 * r_min) if given else r_min / 3
     pm = microstructure_mesh(pores, radius=R, void=a, size_outer=pset.mesh.size_outer, size_inner=size_inner,
                              comm=comm)
     achieved = float(sum(r ** 3 for _, r in pores) / R ** 3)
