@@ -20,7 +20,8 @@ Pipeline (each step a function, so tests can check it alone):
    (marching-cubes step size) when the element size allows it.
 5. :func:`mesh_from_image`: gmsh ``classifySurfaces`` + ``createGeometry`` re-parametrise the triangulated
    surfaces; they are re-meshed at the element size (``size`` in the bulk and on the outer surface,
-   ``size/2`` on cavity surfaces, graded by a Distance + Threshold field) and filled with tetrahedra.
+   ``size/2`` on cavity surfaces, within a ball around each cavity graded over 3 (size − size/2))
+   and filled with tetrahedra.
 
 Coordinates are SI (m), translated so that the centroid of the solid voxels is at the origin (hoop and
 radial stresses are taken about the origin); the translation is reported as ``centroid_shift_m``.
@@ -377,18 +378,27 @@ def _tetrahedralise(gmsh, surf: dict, h: float, h_fine: float) -> dict[str, int]
     for opt in ("MeshSizeExtendFromBoundary", "MeshSizeFromPoints", "MeshSizeFromCurvature"):
         gmsh.option.setNumber(f"Mesh.{opt}", 0)
     gmsh.option.setNumber("Mesh.MeshSizeMax", h)
-    inner = sum((groups[n] for n in names if n != "outer"), [])
-    if inner and h_fine < h:
+    cavities = [n for n in names if n != "outer"]
+    if cavities and h_fine < h:
+        # h_fine inside a ball around each cavity, growing to h over a shell of thickness 3 (h - h_fine)
+        # (A Distance field to the re-parametrised surfaces gave h_fine everywhere for coarse h.)
         fld = m.mesh.field
-        dist = fld.add("Distance")
-        fld.setNumbers(dist, "SurfacesList", inner)
-        fld.setNumber(dist, "Sampling", 20)
-        thr = fld.add("Threshold")
-        fld.setNumber(thr, "InField", dist)
-        fld.setNumber(thr, "SizeMin", h_fine)
-        fld.setNumber(thr, "SizeMax", h)
-        fld.setNumber(thr, "DistMin", 2 * h_fine)
-        fld.setNumber(thr, "DistMax", 2 * h_fine + 3 * (h - h_fine))
-        fld.setAsBackgroundMesh(thr)
+        balls = []
+        for n in cavities:
+            v = surf[n][0]
+            centre = v.mean(axis=0)
+            extent = float(np.linalg.norm(v - centre, axis=1).max())
+            fine = h_fine
+            ball = fld.add("Ball")
+            for k, value in zip(("XCenter", "YCenter", "ZCenter"), centre):
+                fld.setNumber(ball, k, float(value))
+            fld.setNumber(ball, "Radius", extent + 2 * fine)
+            fld.setNumber(ball, "Thickness", 3 * (h - fine))
+            fld.setNumber(ball, "VIn", fine)
+            fld.setNumber(ball, "VOut", h)
+            balls.append(ball)
+        smallest = fld.add("Min")
+        fld.setNumbers(smallest, "FieldsList", balls)
+        fld.setAsBackgroundMesh(smallest)
     m.mesh.generate(3)
     return boundaries
