@@ -41,7 +41,7 @@ def test_imaged_hollow_sphere_quasi_steady_hoop_stress_matches_closed_form():
     """b = 1 µm, a = 0.4 µm at 16 voxels across b (element size 4 voxels); D = 1e-11 cm²/s constant, small strain, 2C discharge to
     50 % DOD (τ = D t/(b − a)² = 2.5: quasi-steady). Closed form: c(r) = q r²/(6D) + q a³/(3 D r) + const,
     q = 3 J b²/(b³ − a³) = dc̄/dt, hoop from the hollow-sphere solution (Timoshenko & Goodier §151).
-    Measured (~50 s): mean over the outer-surface vertices −2.35 % from the closed form (single vertices
+    Measured (15-50 s): mean over the outer-surface vertices −2.5 % from the closed form (single vertices
     scatter ±30 %: faceted voxel surface, stresses sampled on the boundary)."""
     from sim.lithium.closed_form import sphere_stresses
     from sim.lithium.problem import LithiumProblem
