@@ -20,6 +20,7 @@ from sim.errors import InputError, SimError, SolverError
 COMMANDS = {
     "params": "sim.params_cli",
     "mesh": "sim.mesh",
+    "microstructure": "sim.mesh.microstructure",
     "demo": "sim.demo",
     "run": "sim.lithium.run",
     "scenario": "sim.scenarios.cli",
@@ -33,6 +34,7 @@ COMMANDS = {
 HELP = {
     "params": "check a parameter set and print it in SI units with sources",
     "mesh": "build a particle mesh (gmsh) and write .msh + .xdmf",
+    "microstructure": "place random non-overlapping pores in a particle and mesh it (3D)",
     "demo": "build the reference meshes, fit the example O profile, run the Liu 2024 particle",
     "run": "run a Li transport + stress case file; write a results folder",
     "scenario": "run a paper scenario (GITT, thermal relaxation, aged vs fresh, secondary->primary coupling) "
