@@ -32,7 +32,7 @@ COMMANDS = {
 }
 # one-line help of each command for ``sim --help`` (the same text its module registers)
 HELP = {
-    "params": "check a parameter set and print it in SI units with sources",
+    "params": "check a parameter set and print it with units and sources",
     "mesh": "build a particle mesh (gmsh) and write .msh + .xdmf",
     "microstructure": "place random non-overlapping pores in a particle and mesh it (3D)",
     "demo": "build the reference meshes, fit the example O profile, run the Liu 2024 particle",
