@@ -8,11 +8,15 @@ POSIX). A results folder is written into a hidden sibling folder and renamed int
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
 import shutil
 import sys
 import uuid
 from pathlib import Path
+
+import numpy as np
 
 from sim.errors import InputError
 
@@ -214,3 +218,28 @@ def quiet_broken_pipe():
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         raise SystemExit(0) from None
+
+
+def json_ready(obj):
+    """``obj`` as plain JSON values: numpy scalars/arrays to Python, paths to strings, and non-finite floats
+    (not valid JSON) to ``None`` — the one NaN policy of every JSON file the toolkit writes (pandas reads
+    ``null`` back as NaN)."""
+    if isinstance(obj, dict):
+        return {str(k): json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_ready(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return json_ready(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def write_json(path: str | Path, data) -> Path:
+    """The one JSON writer: ``data`` through :func:`json_ready`, indented, atomically (temp file + rename).
+    Values JSON does not know are written as their ``str``. Call on one rank."""
+    return write_text_atomic(path, json.dumps(json_ready(data), indent=2, allow_nan=False, default=str) + "\n")

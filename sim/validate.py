@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sim import resources
+from sim.io import write_json
 
 REPO = Path(__file__).resolve().parent.parent      # the clone: only --readme writes there
 LIU_CASES = resources.data_dir("cases")
@@ -106,7 +107,7 @@ def validate(out_dir, *, full: bool = False, comm=None, only: tuple[str, ...] | 
               "full": full, "timings": timings}
     if comm.rank == 0:
         _write_report(report, targets, verification, errors, timings, full)
-        (out / "report.json").write_text(json.dumps(result, indent=2, default=str))
+        write_json(out / "report.json", result)
     return result
 
 

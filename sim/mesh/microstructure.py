@@ -12,7 +12,6 @@ The particle is meshed in 3D with :func:`sim.mesh.particle_mesh_3d` (gmsh OpenCA
 """
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -111,7 +110,7 @@ def write_microstructure(out: Path, *, porosity, pore_radius: str, void: str, ra
     """``sim microstructure``: place pores, mesh, write ``<name>.{msh,xdmf,h5,json}``, ``microstructure.json``
     (pores in m, porosity asked and achieved), ``microstructure_params.toml`` (a parameter set inheriting
     ``params``) and ``case.toml`` (10C discharge to 20 % DOD on it, for ``sim run``). Returns the mesh."""
-    from sim.io import write_text_atomic
+    from sim.io import write_json, write_text_atomic
     from sim.mesh.particle import _world
     from sim.params import load_params
     from sim.params_cli import parse_overrides
@@ -145,7 +144,7 @@ def write_microstructure(out: Path, *, porosity, pore_radius: str, void: str, ra
                   "porosity_target": phi, "porosity_achieved": achieved, "pore_count": len(pores),
                   "pores": [{"radius_m": r, "centre_m": c.tolist()} for c, r in pores],
                   "mesh": {k: str(v) for k, v in paths.items()}, "element_size_inner_m": size_inner}
-        write_text_atomic(out / "microstructure.json", json.dumps(record, indent=2) + "\n")
+        write_json(out / "microstructure.json", record)
         write_text_atomic(out / "microstructure_params.toml",
                           params_fragment(pores, radius=R, void=a, inherits=params, source=command))
         write_text_atomic(out / "case.toml", _case(size_inner))

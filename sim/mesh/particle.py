@@ -17,7 +17,6 @@ The cells carry tag 1 ("particle"). Coordinates are SI (m).
 """
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -107,7 +106,7 @@ class ParticleMesh:
         """
         from dolfinx.io import XDMFFile
 
-        from sim.io import StagedDir
+        from sim.io import StagedDir, write_json
 
         folder = Path(folder)
         with StagedDir(folder, comm=self.comm, merge=True) as stage:  # other meshes in folder stay
@@ -121,7 +120,7 @@ class ParticleMesh:
             info = self.summary()
             if self.comm.rank == 0:
                 (stage / f"{name}.msh").write_bytes(self.msh)
-                (stage / f"{name}.json").write_text(json.dumps(info, indent=2) + "\n")
+                write_json(stage / f"{name}.json", info)
         return {ext: folder / f"{name}.{ext}" for ext in ("msh", "xdmf", "h5", "json")}
 
     def plot(self, path: str | Path, title: str = "") -> Path:

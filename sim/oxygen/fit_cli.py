@@ -8,7 +8,6 @@ Akaike weights, the likelihood ratio, warnings), one ``DIR/<name>_fit.png`` per 
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -79,7 +78,7 @@ def fit_profiles(paths, out_dir, params="csernica2021", fit_offset: bool = False
     ``out_dir`` is refused unless ``overwrite`` and written by this toolkit); the folder is staged
     and appears complete.
     """
-    from sim.io import StagedDir, check_out_dir, write_text_atomic
+    from sim.io import StagedDir, check_out_dir, write_json
     from sim.oxygen.fit import fit_profile
     from sim.oxygen.profiles import read_profile, write_profile
     from sim.oxygen.protocol import mn3_per_vacancy
@@ -103,7 +102,7 @@ def fit_profiles(paths, out_dir, params="csernica2021", fit_offset: bool = False
             prof = profiles[i]
             write_profile(stage.path / f"{prof.name}_profile.csv", prof, comments=(prof.header["_binned"],))
         result = _fit_all(profiles, pset, fit_offset, per_vac, stage.path, out_dir, fit_profile)
-        write_text_atomic(stage.path / "fit.json", json.dumps(result, indent=2))
+        write_json(stage.path / "fit.json", result)
     except BaseException:
         stage.discard()
         raise

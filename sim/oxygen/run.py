@@ -29,7 +29,6 @@ whole case (and the mesh's cost, :func:`sim.case.check_cost`) before anything is
 from __future__ import annotations
 
 import copy
-import json
 import math
 import time
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ import numpy as np
 
 from sim.case import Entries, Layers, check_cost, estimate_cost, read_toml
 from sim.errors import InputError, SolverError
+from sim.io import write_json, write_text_atomic
 
 GEOMETRIES = ("radial", "axisym", "3d")
 CASE_KEYS = ("model", "params", "geometry", "protocol", "solver", "output", "set", "title")
@@ -187,8 +187,8 @@ def run_oxygen_case(case, out_dir, overrides: dict | None = None, comm=None, *, 
     spec = prepare_oxygen_case(case, overrides, origin)
     out_dir = Path(out_dir)
     check_out_dir(out_dir, overwrite)
-    pset, file, geometry = spec.pset, spec.file, spec.geometry
-    ox, R = pset.oxygen, pset.primary.radius
+    pset, geometry = spec.pset, spec.geometry
+    ox = pset.oxygen
     protocol = CyclingProtocol(spec.cycles, spec.hours, spec.temperature)
     pm = _mesh(geometry, pset, spec, comm)
     solver = VacancyDiffusion(pm, ox.diffusivity, ox.surface_vacancy_fraction, ox.bulk_vacancy_fraction,
@@ -224,7 +224,7 @@ def _solve_and_write(spec: OxygenSpec, stage, solver, protocol, pm, t_cycle, per
     except SolverError as err:
         if comm.rank == 0:  # keep what the run had
             _write_history(stage.path, history, per_vac)
-            _write_json(stage.path / "summary.json", {"status": "failed", "case": spec.file, "error": str(err),
+            write_json(stage.path / "summary.json", {"status": "failed", "case": spec.file, "error": str(err),
                                                        "time_s": err.time, "cycles_done": len(history)})
         stage.keep_as(stage.out)
         raise
@@ -268,12 +268,6 @@ def _nm(length_m: float | None) -> float | None:
     return None if length_m is None else length_m * 1e9
 
 
-def _write_json(path: Path, data: dict) -> None:
-    from sim.io import write_text_atomic
-
-    write_text_atomic(path, json.dumps(data, indent=2, default=str))
-
-
 def _mesh(geometry, pset, spec: OxygenSpec, comm):
     from sim.mesh import primary_particle_mesh, radial_mesh
 
@@ -285,16 +279,12 @@ def _mesh(geometry, pset, spec: OxygenSpec, comm):
 
 
 def _write_history(out_dir: Path, history, per_vac) -> None:
-    from sim.io import write_text_atomic
-
     rows = ["cycle,t_delithiated_s,o_loss_at_pct,mean_mn3_fraction"] + [
         f"{c},{t:.6g},{100 * m:.8g},{per_vac * m:.8g}" for c, t, m in history]
     write_text_atomic(out_dir / "o_loss.csv", "\n".join(rows) + "\n")
 
 
 def _write_outputs(out_dir: Path, summary, history, per_vac, r, y, lamella, pset, protocol, ox) -> None:
-    from sim.io import write_text_atomic
-
     R = pset.primary.radius
     _write_history(out_dir, history, per_vac)
     rows = ["r_nm,distance_from_surface_nm,o_vacancy_fraction,mn3_fraction"] + [
@@ -309,9 +299,9 @@ def _write_outputs(out_dir: Path, summary, history, per_vac, r, y, lamella, pset
                 f"# blur_fwhm_nm: {ox.blur_fwhm * 1e9:.6g}", "distance_nm,mn3_fraction,o_vacancy_fraction"]
         rows = [f"{d * 1e9:.6g},{per_vac * v:.8g},{v:.8g}" for d, v in zip(*lamella)]
         write_text_atomic(out_dir / "lamella_profile.csv", "\n".join(head + rows) + "\n")
-    write_text_atomic(out_dir / "params.json", json.dumps(pset.as_dict("display"), indent=2, default=str))
+    write_json(out_dir / "params.json", pset.as_dict("display"))
     _plot(out_dir, summary, history, per_vac, r, y, lamella, R)
-    write_text_atomic(out_dir / "summary.json", json.dumps(summary, indent=2))
+    write_json(out_dir / "summary.json", summary)
 
 
 def _plot(out_dir, summary, history, per_vac, r, y, lamella, R) -> None:

@@ -32,7 +32,8 @@ def run_scenario(case_path, out_dir, *, quick: bool = False, comm=None) -> dict:
 
     import sim
     from sim.io import StagedDir
-    from sim.scenarios.case import load_case, write_json
+    from sim.io import write_json
+    from sim.scenarios.case import load_case
 
     comm = MPI.COMM_WORLD if comm is None else comm
     case = load_case(case_path, quick=quick)

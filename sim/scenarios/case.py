@@ -23,7 +23,6 @@ entry raises :class:`~sim.errors.InputError` naming the file and ``<kind>.<key>`
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -205,17 +204,3 @@ def write_csv(path: Path, columns: dict[str, np.ndarray]) -> None:
         w.writerow(names)
         for row in rows:
             w.writerow([f"{v:.10g}" for v in row])
-
-
-def write_json(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(data, indent=2, default=_jsonable) + "\n")
-
-
-def _jsonable(v):
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    if isinstance(v, Path):
-        return str(v)
-    raise TypeError(f"not JSON serialisable: {type(v)}")

@@ -19,7 +19,8 @@ from sim.errors import InputError
 from sim.io import remove_leftovers
 from sim.sweep.spec import Sweep, load_sweep
 from sim.sweep.table import build_table, read_marker, write_table
-from sim.sweep.worker import case_record, publish, run_case_task, temp_dir, write_json
+from sim.io import write_json
+from sim.sweep.worker import case_record, publish, run_case_task, temp_dir
 
 TABLE_INTERVAL_S = 10.0  # rewrite the table at most this often while cases finish
 

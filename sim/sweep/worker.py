@@ -18,7 +18,7 @@ import traceback
 from pathlib import Path
 
 from sim.errors import InputError
-from sim.io import hidden_sibling, replace_dir, write_text_atomic
+from sim.io import hidden_sibling, replace_dir, write_json
 
 MARKER = "result.json"
 # PETSc is not thread-safe: a worker process with several threads runs its cases one at a time
@@ -113,10 +113,6 @@ VALIDATORS = {"lithium": _validate_lithium, "oxygen": _validate_oxygen, "fit": _
 
 # model name in the base case -> runner(case_path, out_dir, overrides, comm) -> summary dict
 RUNNERS = {"lithium": _run_lithium, "oxygen": _run_oxygen, "fit": _run_fit}
-
-
-def write_json(path: Path, data: dict) -> Path:
-    return write_text_atomic(path, json.dumps(data, indent=2, default=str))
 
 
 def publish(tmp: Path, record: dict) -> dict:
