@@ -39,7 +39,9 @@ def test_step_strings_parse_and_round_trip(text, expected):
     ("rest to 20 % DOD", "not a duration"),
     ("hold 4.5 V for 3 m/s", "not a duration"),
     ("jump at 1C to 3 V", "unknown step"),
-    ("discharge at 1C until empty", "at least one stop condition"),
+    ("discharge at 1C until empty", "cannot read the stop condition 'until empty'"),
+    ("discharge at 1C until C/50", "a current stop"),
+    ("discharge at 0 mA/g until 2.5 V", "current must be > 0"),
 ])
 def test_bad_step_strings_name_file_key_and_allowed_forms(text, why):
     with pytest.raises(InputError) as info:
@@ -126,18 +128,18 @@ def run_cli(monkeypatch):
 
 
 @pytest.mark.parametrize("edit, where, what", [
-    (lambda s: 'colour = "red"\n' + s, "colour", "allowed top-level keys"),
+    (lambda s: 'colour = "red"\n' + s, "colour", "allowed at the top level: experiment, fatigue"),
     (lambda s: s.replace('geometry = "radial"', 'geometry = "cube"'), "geometry", "radial, hollow, axisym, 3d"),
     (lambda s: s.replace('params = "lmr_default"\n', ""), "params", 'params = "liu2024"'),
     (lambda s: s.replace('"lmr_default"', '"no_such_set"'), "params", "known sets"),
-    (lambda s: s.replace('"transport.x_initial"', '"transport.x_start"'), "parameters.transport.x_start",
-     "unknown parameter"),
-    (lambda s: s.replace("n_cells = 20", "n_cells = 20\nsize = 3"), "mesh.size", "allowed keys in [mesh]"),
+    (lambda s: s.replace('"transport.x_initial"', '"transport.x_start"'), "[parameters]: transport.x_start",
+     "unknown parameter; allowed keys in [transport]: activation_energy"),
+    (lambda s: s.replace("n_cells = 20", "n_cells = 20\nsize = 3"), "mesh.size", "allowed in [mesh]: n_cells, order"),
     (lambda s: s.replace('"discharge at 1C to 10 % DOD"', '"discharge at fast to 10 % DOD"'), "protocol[0].step",
      "allowed forms"),
     (lambda s: s.replace('mid = ["4 um"]', 'mid = ["9 um"]'), "output.probes.mid", "outside the particle"),
     (lambda s: s.replace('mid = ["4 um"]', 'mid = ["4 um", "1 um"]'), "output.probes.mid", "1 coordinate"),
-    (lambda s: s.replace("0.34", "1.34"), "parameters.transport.x_initial", "non-physical value"),
+    (lambda s: s.replace("0.34", "1.34"), "[parameters]: transport.x_initial", "non-physical value"),
     (lambda s: s.replace("n_cells = 20", 'n_cells = 20\n[solver]\ndt_initial = "1 s"\ndt_max = "0.1 s"'),
      "solver.dt_initial", "dt_initial <= dt_max"),
     (lambda s: s.replace('"discharge at 1C to 10 % DOD"', '"charge at 1C to 10 % DOD"'), "protocol[0].until.dod",
@@ -150,7 +152,8 @@ def test_case_file_errors_exit_2_with_one_line_and_write_nothing(tmp_path, run_c
     assert run_cli(path, "--out", out, "--quiet") == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "Traceback" not in err
-    assert err.startswith(f"sim run: error: {path}: {where}: "), err
+    sep = " " if where.startswith("[") else ": "     # "case.toml [parameters]: key" or "case.toml: key"
+    assert err.startswith(f"sim run: error: {path}{sep}{where}: "), err
     assert what in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["case.toml"]      # nothing written, no staging folder
 
