@@ -49,7 +49,8 @@ def test_minimal_outputs_write_summary_and_timeseries_only(tmp_path, run_cli):
     case = tmp_path / "sphere.toml"
     case.write_text(TOML)
     assert run_cli(case, "--out", tmp_path / "min", "--outputs", "minimal", "--quiet") == 0
-    assert {p.name for p in (tmp_path / "min").iterdir()} == {"summary.json", "timeseries.csv", "params.json"}
+    assert {p.name for p in (tmp_path / "min").iterdir()} == {"summary.json", "timeseries.csv", "params.json",
+                                                            ".sim-result.json"}
     s = json.loads((tmp_path / "min" / "summary.json").read_text())
     assert s["outputs"] == "minimal" and s["maps"] == [] and "fields" not in s["files"]
     assert s["hot_spots"] and s["fracture"]["flaw"]["g_max_J_m2"] > 0       # still computed
@@ -58,7 +59,7 @@ def test_minimal_outputs_write_summary_and_timeseries_only(tmp_path, run_cli):
     with pytest.raises(SystemExit) as exit_:
         run_cli(case, "--out", tmp_path / "bad", "--outputs", "all", "--quiet")
     assert exit_.value.code == 2 and not (tmp_path / "bad").exists()
-    with pytest.raises(InputError, match="outputs 'some'"):
+    with pytest.raises(InputError, match=r"output\.outputs: got 'some'; allowed: full, minimal"):
         from sim.lithium.case import load_case
         load_case({**SPHERE, "output": {"outputs": "some"}})
 
