@@ -181,3 +181,33 @@ def test_shipped_cases_are_valid():
     liu = load_case(VALIDATION_CASES / "liu2024_10C.toml")
     assert liu.geometry == "axisym" and liu.output.maps_at_dod == (0.1, 0.2)
     assert liu.protocol == (Galvanostatic(10.0, "discharge", Stop(dod=0.2)),)
+
+
+# ----------------------------------------------------------------------------------------- sim params --from-bpx
+def test_params_from_bpx_writes_a_set_a_case_can_use_and_prints_the_report(tmp_path, monkeypatch, capsys):
+    import json
+
+    from sim import resources
+    from sim.params import load_params
+
+    monkeypatch.setattr(cli, "COMMANDS", {"params": "sim.params_cli"})
+    bpx = resources.data_dir("params") / "examples" / "lmr_particle_bpx.json"
+    out = tmp_path / "runpath.toml"
+    assert cli.main(["params", "--from-bpx", str(bpx), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "Positive electrode.Particle radius [m]" in text and "-> geometry.particle_radius" in text
+    assert "mechanics.youngs_modulus" in text.split("lacking in BPX")[1]          # what BPX lacks, marked assumed
+    assert "Porosity" in text.split("ignored")[1]
+    radius = json.loads(bpx.read_text())["Parameterisation"]["Positive electrode"]["Particle radius [m]"]
+    assert load_params(out).geometry.particle_radius == radius
+    case = load_case({**__import__("tomllib").loads(GOOD), "params": str(out)})   # a case runs on it
+    assert case.load_params().geometry.particle_radius == radius
+    before = out.read_text()
+    for argv, key in [(["--from-bpx", str(bpx), "--out", str(out)], "--out: "),          # exists: no --overwrite
+                      (["--from-bpx", str(bpx)], "--out: "),
+                      (["--from-bpx", str(tmp_path / "none.json"), "--out", str(tmp_path / "n.toml")], "none.json: "),
+                      (["liu2024", "--out", str(tmp_path / "x.toml")], "--out: ")]:
+        assert cli.main(["params", *argv]) == 2
+        err = capsys.readouterr().err
+        assert key in err and "Traceback" not in err, err
+    assert out.read_text() == before and sorted(p.name for p in tmp_path.iterdir()) == ["runpath.toml"]
