@@ -252,8 +252,8 @@ def _parse_stops(text: str, bad, file, key) -> tuple[Stop, Current | None]:
     for part in re.split(r"\s+or\s+", text.strip(), flags=re.IGNORECASE):
         m = re.match(r"^(to|until|for)\s+(.*)$", part, re.IGNORECASE)
         word, value_text = (m[1].lower(), m[2]) if m else (None, part)
-        if word is None:                          # "to 80 % SOC or 4.6 V or 2 h"
-            word = "to" if re.search(r"(%|DOD|SOC|V)$", part, re.IGNORECASE) else "for"
+        if word is None:                          # "to 80 % SOC or 4.6 V or 2 h", "until C/50 or 5 mA"
+            word = "to" if _looks_like_current(part) or re.search(r"(%|DOD|SOC|V)$", part, re.IGNORECASE) else "for"
         if word == "for":
             what, value = "time", _duration(value_text, bad, file, key)
         elif fm := _STOP_FRACTION.match(value_text):
@@ -284,7 +284,7 @@ def _parse_stops(text: str, bad, file, key) -> tuple[Stop, Current | None]:
 
 def _looks_like_current(text: str) -> bool:
     t = text.replace(" ", "")
-    return bool(_RATE.match(t) or re.match(rf"^{_NUM}[mµu]?A(/k?g)?$", t))
+    return bool(_RATE.match(t) or re.match(rf"^{_NUM}[a-zµ]?A(/k?g)?$", t))
 
 
 def describe_step(step: Step | ExperimentStep) -> str:
@@ -294,20 +294,26 @@ def describe_step(step: Step | ExperimentStep) -> str:
     stops = []
     u = step.until
     if u.dod is not None:
-        stops.append(f"to {100 * u.dod:g} % DOD")
+        stops.append(f"to {_g(100 * u.dod)} % DOD")
     if u.soc is not None:
-        stops.append(f"to {100 * u.soc:g} % SOC")
+        stops.append(f"to {_g(100 * u.soc)} % SOC")
     if u.voltage is not None:
-        stops.append(f"to {u.voltage:g} V")
+        stops.append(f"to {_g(u.voltage)} V")
     if u.time is not None:
-        stops.append(f"for {u.time:g} s")
+        stops.append(f"for {_g(u.time)} s")
     if getattr(u, "current", None) is not None:
-        stops.append(f"until {u.current:g} A")
+        stops.append(f"until {_g(u.current)} A")
     if isinstance(step, Galvanostatic):
-        return f"{step.direction} at {step.c_rate:g}C " + " or ".join(stops)
+        return f"{step.direction} at {_g(step.c_rate)}C " + " or ".join(stops)
     if isinstance(step, Potentiostatic):
-        return f"hold {step.voltage:g} V " + " or ".join(stops)
-    return f"rest for {u.time:g} s"
+        return f"hold {_g(step.voltage)} V " + " or ".join(stops)
+    return f"rest for {_g(u.time)} s"
+
+
+def _g(v: float) -> str:
+    """Short form of ``v`` when it reads back exactly (``10``, ``0.2``), else all digits (``0.3333333333333333``)."""
+    short = f"{v:g}"
+    return short if float(short) == v else repr(float(v))
 
 
 # ----------------------------------------------------------------------------------------- table form
