@@ -37,6 +37,7 @@ HOT_SPOT_STRESSES = ("max_principal", "hoop")
 DAMAGE_ONSET = 0.01                                 # phase field: onset when max d first exceeds this
 COORDINATES = "physical (x, y, z) in m; 1D radial r -> (0, 0, r); axisymmetric (r, z) -> (r, 0, z)"
 _DOD_TOL = 1e-7
+BAR_DELAY = 2.0                                     # s before the progress bar appears (short runs show none)
 
 
 class PointSampler:
@@ -169,7 +170,7 @@ class Recorder:
         self.vtk = self._vtk_series(None if state is None else state["vtk_steps"])
         self._coords = {}
         self.bar = self._progress_bar(progress)
-        self.bar.n = self.step_index
+        self.bar.update(self.step_index)
 
     def _weibull(self, sigma1, mech):
         from sim.fracture.criteria import WeibullIntegral
@@ -184,7 +185,9 @@ class Recorder:
         from tqdm import tqdm
 
         disabled = not progress or self.comm.rank != 0 or not sys.stderr.isatty()
-        return tqdm(total=len(self.spec.protocol), unit="step", file=sys.stderr, disable=disabled, delay=2.0,
+        # advanced with update() only: tqdm then knows the bar was shown and ends its line on close(), so
+        # the report after it starts on a line of its own (a bar moved by refresh() is left unterminated)
+        return tqdm(total=len(self.spec.protocol), unit="step", file=sys.stderr, disable=disabled, delay=BAR_DELAY,
                     bar_format="{l_bar}{bar}| {n:.2f}/{total} steps [{elapsed}<{remaining}{postfix}]")
 
     def _step_fraction(self, step, t0: float, dod0: float) -> float:
@@ -346,10 +349,9 @@ class Recorder:
         self._since_vtx += 1
         self._write_vtx()
         self._maps_due()
-        self.bar.n = self.step_index + self._step_fraction(self._step, self._t0, self._dod0)
         self.bar.set_postfix_str(f"t={problem.t:.4g} s DOD={problem.dod:.3f} U={problem.potential:.3f} V",
                                  refresh=False)
-        self.bar.refresh()
+        self.bar.update(self.step_index + self._step_fraction(self._step, self._t0, self._dod0) - self.bar.n)
         self._since_checkpoint += 1
         o = self.spec.output
         every, seconds = o.checkpoint_every, o.checkpoint_seconds
@@ -477,8 +479,7 @@ class Recorder:
         self._write_vtx(force=True)
         self.steps.append({"index": index, "step": describe_step(step), "stop_reason": reason, "t_end_s": p.t,
                            "dod_end": p.dod, "potential_end_V": p.potential})
-        self.bar.n = index + 1
-        self.bar.refresh()
+        self.bar.update(index + 1 - self.bar.n)
 
     def _segment(self, step):
         """(part, split): ``step`` itself, or the part of it that is left (after a map DOD or a resume); for a
