@@ -211,3 +211,53 @@ def test_params_from_bpx_writes_a_set_a_case_can_use_and_prints_the_report(tmp_p
         err = capsys.readouterr().err
         assert key in err and "Traceback" not in err, err
     assert out.read_text() == before and sorted(p.name for p in tmp_path.iterdir()) == ["runpath.toml"]
+
+
+# ----------------------------------------------------------------------------------------- cost and case names
+THREE_D = 'model = "lithium"\nparams = "liu2024"\ngeometry = "3d"\n[[protocol]]\nstep = "discharge at 1C for 10 s"\n'
+
+
+@pytest.mark.parametrize("where", ["--set", "file"])
+def test_a_mesh_too_large_is_refused_before_it_is_built_naming_the_key_and_the_limit(tmp_path, run_cli, capsys, where):
+    path = tmp_path / "big.toml"
+    text = THREE_D + ('[mesh]\nsize_inner = "1e-6 um"\n' if where == "file" else "")
+    path.write_text(text)
+    extra = ["--set", "mesh.size_inner=1e-6 um"] if where == "--set" else []
+    assert run_cli(path, "--out", tmp_path / "r", "--quiet", *extra) == 2
+    err = capsys.readouterr().err.strip()
+    origin = "--set" if where == "--set" else str(path)
+    assert err.startswith(f"sim run: error: {origin}: mesh.size_inner: this 3d case would have about "), err
+    assert "SIM_MAX_UNKNOWNS=" in err and "SIM_MAX_MEMORY_GB=" in err and "\n" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.toml"]
+    # a coarse bulk is blamed on size_outer
+    assert run_cli(path, "--out", tmp_path / "r", "--quiet", "--set", "mesh.size_outer=1e-3 um",
+                   "--set", "mesh.size_inner=1e-3 um") == 2
+    assert "--set: mesh.size_outer: " in capsys.readouterr().err
+
+
+def test_the_cost_check_passes_the_shipped_cases_and_the_limit_can_be_raised(monkeypatch):
+    from sim.lithium.run import VALIDATION_CASES
+
+    for path in VALIDATION_CASES.glob("*.toml"):
+        case = load_case(path)
+        cost = case.check_cost(case.load_params())
+        assert 0 < cost.unknowns < 5e6
+    big = load_case(__import__("tomllib").loads(THREE_D), {"mesh.size_outer": "0.05 um"})
+    with pytest.raises(InputError, match="mesh.size_outer"):
+        big.check_cost(big.load_params())
+    monkeypatch.setenv("SIM_MAX_UNKNOWNS", "1e12")
+    monkeypatch.setenv("SIM_MAX_MEMORY_GB", "1e6")
+    assert big.check_cost(big.load_params()).unknowns > 5e6
+
+
+def test_sim_run_takes_a_shipped_case_name(tmp_path, run_cli, capsys):
+    from sim import resources
+    from sim.lithium.run import case_path
+
+    assert case_path("liu2024_10C") == resources.case("liu2024_10C")
+    assert case_path(str(tmp_path / "missing.toml")) == str(tmp_path / "missing.toml")
+    assert run_cli("liu2024_11C", "--out", tmp_path / "r", "--quiet") == 2
+    err = capsys.readouterr().err
+    assert "case: no case file 'liu2024_11C'" in err and "liu2024_10C" in err
+    assert run_cli(tmp_path / "missing.toml", "--out", tmp_path / "r", "--quiet") == 2
+    assert "missing.toml: case file not found" in capsys.readouterr().err
