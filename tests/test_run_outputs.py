@@ -159,7 +159,10 @@ def test_progress_bar_ends_its_line_before_the_report_and_an_impossible_soc_is_f
     assert len(s["warnings"]) == 1 and "outside [0, 1]" in s["warnings"][0] and "hold 4.6 V" in s["warnings"][0]
     with open(tmp_path / "res" / "timeseries.csv") as fh:
         rows = list(csv.DictReader(fh))
-    assert float(rows[-1]["soc"]) == pytest.approx(f["soc_raw"])          # the raw value stays in the time series
+    assert float(rows[-1]["soc"]) == 1.0 and s["steps"][0]["dod_end"] == 0.0 and s["steps"][0]["dod_end_raw"] < 0
+    tr = json.loads((tmp_path / "res" / "params.json").read_text())["parameters"]["transport"]
+    x_min, x_max = tr["x_min"]["value"], tr["x_max"]["value"]
+    assert 1 - (float(rows[-1]["x_mean"]) - x_min) / (x_max - x_min) == pytest.approx(f["soc_raw"], rel=1e-6)  # raw x
 
     # output.vtk: a .pvd series of nodal fields next to the (here: disabled) VTX writes, listed in files
     from sim.vtk import read_pvd

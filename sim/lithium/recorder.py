@@ -260,7 +260,8 @@ class Recorder:
 
         p = self.problem
         kind = p.pmesh.kind
-        row = {"t_s": p.t, "step": self.step_index, "dt_s": p.t - self._last_t, "dod": p.dod, "soc": p.soc,
+        dod = _clamp(p.dod)      # reported DOD/SOC within [0, 1]; x_mean keeps the raw state (see _state_warnings)
+        row = {"t_s": p.t, "step": self.step_index, "dt_s": p.t - self._last_t, "dod": dod, "soc": 1.0 - dod,
                "x_mean": p.x_mean, "potential_V": p.potential, "current_A": p.current,
                "newton_iterations": p.iterations - self._last_iterations}   # this step's, failed tries included
         if self.mech:
@@ -271,10 +272,10 @@ class Recorder:
                 (hi, at_hi), (lo, at_lo) = field_extremes(f, self.comm, self._coords.setdefault(s, _owned_coords(f)))
                 at_hi, at_lo = to_physical(kind, at_hi)[0], to_physical(kind, at_lo)[0]
                 row[f"{s}_max_Pa"] = hi
-                self.extremes.update(f"{s}_Pa", hi, p.t, p.dod, at_hi, which="max")
+                self.extremes.update(f"{s}_Pa", hi, p.t, dod, at_hi, which="max")
                 if s in SIGNED:
                     row[f"{s}_min_Pa"] = lo
-                    self.extremes.update(f"{s}_Pa", lo, p.t, p.dod, at_lo, which="min")
+                    self.extremes.update(f"{s}_Pa", lo, p.t, dod, at_lo, which="min")
                 if s == "max_principal":
                     at_max = at_hi
             self.tracker.record()
@@ -287,8 +288,8 @@ class Recorder:
                 for name, v in zip(self.probe_names, values):
                     row[f"{s}_{name}_Pa" if s != "li_fraction" else f"li_fraction_{name}"] = v
                     if s != "li_fraction":
-                        self.extremes.update(f"{name}.{s}_Pa", v, p.t, p.dod, which="both" if s in SIGNED else "max")
-        self.times.append(p.t), self.dods.append(p.dod), self.step_of.append(self.step_index)
+                        self.extremes.update(f"{name}.{s}_Pa", v, p.t, dod, which="both" if s in SIGNED else "max")
+        self.times.append(p.t), self.dods.append(dod), self.step_of.append(self.step_index)
         self.c_rates.append(abs(p.current) * 3600.0 / p.capacity)
         self.csv.write(row)
         self._last_t, self._last_iterations = p.t, p.iterations
@@ -478,7 +479,9 @@ class Recorder:
                 break
         self._write_vtx(force=True)
         self.steps.append({"index": index, "step": describe_step(step), "stop_reason": reason, "t_end_s": p.t,
-                           "dod_end": p.dod, "potential_end_V": p.potential})
+                           "dod_end": _clamp(p.dod), "potential_end_V": p.potential})
+        if _clamp(p.dod) != p.dod:
+            self.steps[-1]["dod_end_raw"] = p.dod
         self.bar.update(index + 1 - self.bar.n)
 
     def _segment(self, step):
@@ -712,12 +715,12 @@ class Recorder:
         tr = self.problem.params.transport
         out = []
         for st in self.steps:
-            soc = 1.0 - st["dod_end"]
+            soc = 1.0 - st.get("dod_end_raw", st["dod_end"])
             if not -1e-9 <= soc <= 1 + 1e-9:
                 out.append(f"SOC {soc:.4f} after step {st['index']} ({st['step']}) is outside [0, 1]: the mean Li "
                            f"fraction left the capacity window [{tr.x_min:g}, {tr.x_max:g}] of the parameter set; "
-                           f"summary values are clamped to [0, 1] (raw value in final.soc_raw; timeseries.csv keeps "
-                           f"the raw values)")
+                           f"reported SOC and DOD are clamped to [0, 1] (raw values: final.soc_raw, steps[].dod_end_raw "
+                           f"and x_mean in timeseries.csv)")
         return out
 
 
