@@ -150,19 +150,29 @@ def _plain(obj):
 
 def problem_state(problem) -> tuple[dict, dict[str, np.ndarray]]:
     """Everything :class:`~sim.lithium.problem.LithiumProblem` carries from one accepted time step to the next:
-    scalars (t, step count, Newton count, next Δt, current, potential, Li balance, temperature) and the
-    arrays of every Function and Constant of the transport and mechanics (c, c_n, φ_s, u, stress, damage
-    fields where the mechanics has them), this rank's part."""
-    scalars = {name: getattr(problem, name) for name in _PROBLEM_SCALARS}
+    scalars (t, step count, Newton count, next Δt, current, potential, Li balance, temperature, and where the
+    solver has them the drive and the multistep history) and this rank's part of every Function, Constant and
+    float array of the transport, the mechanics and its phase field (c, c_n, φ_s, u, stress, damage, history)."""
+    scalars = {name: getattr(problem, name) for name in _PROBLEM_SCALARS + _OPTIONAL_SCALARS if hasattr(problem, name)}
     arrays = {"problem._u_accepted": problem._u_accepted} if problem._u_accepted is not None else {}
-    for prefix, part in (("transport", problem.transport), ("mechanics", problem.mechanics)):
+    if hasattr(problem, "_history"):     # multistep time stepping: (t, c, Li inserted) of recent steps
+        scalars["_history"] = [(t, inserted) for t, _, inserted in problem._history]
+        arrays.update({f"problem._history.{i}": c for i, (_, c, _) in enumerate(problem._history)})
+    for prefix, part in _parts(problem):
         for name, value in _state_objects(part):
-            arrays[f"{prefix}.{name}"] = np.array(value.x.array if hasattr(value, "x") else value.value)
+            arrays[f"{prefix}.{name}"] = _values(value).copy()
     return scalars, arrays
 
 
 _PROBLEM_SCALARS = ("t", "steps", "iterations", "dt", "current", "potential", "_amount0", "_inserted",
                     "temperature", "_phi_accepted")
+_OPTIONAL_SCALARS = ("rejected", "_drive")
+
+
+def _parts(problem):
+    mech = problem.mechanics
+    return [("transport", problem.transport), ("mechanics", mech),
+            ("mechanics.phase_field", getattr(mech, "phase_field", None))]
 
 
 def _state_objects(part):
@@ -170,28 +180,44 @@ def _state_objects(part):
 
     if part is None:
         return []
-    return [(n, v) for n, v in sorted(vars(part).items()) if isinstance(v, (fem.Function, fem.Constant))]
+    return [(n, v) for n, v in sorted(vars(part).items())
+            if isinstance(v, (fem.Function, fem.Constant)) or (isinstance(v, np.ndarray) and v.dtype.kind == "f")]
+
+
+def _values(obj) -> np.ndarray:
+    """The array behind a Function (``x.array``), a Constant (``value``) or a float array."""
+    if hasattr(obj, "x"):
+        return obj.x.array
+    return np.asarray(obj.value if hasattr(obj, "value") else obj)
 
 
 def restore_problem(problem, scalars: dict, arrays: dict[str, np.ndarray]) -> None:
     """Put a :func:`problem_state` back into an initialised problem built from the same case on as many ranks."""
     from sim.errors import InputError
 
-    for name in _PROBLEM_SCALARS:
-        setattr(problem, name, scalars[name])
+    def misfit(what: str):
+        return InputError(f"the checkpoint does not fit this mesh ({what}); it was written by another mesh or number "
+                          f"of MPI ranks: run without --resume", key="--resume")
+
+    for name, value in scalars.items():
+        if name != "_history":
+            setattr(problem, name, tuple(value) if name == "_drive" and value is not None else value)
     if problem._u_accepted is not None:
         problem._u_accepted = arrays["problem._u_accepted"].copy()
-    for prefix, part in (("transport", problem.transport), ("mechanics", problem.mechanics)):
+    if "_history" in scalars:
+        problem._history = [(t, arrays[f"problem._history.{i}"].copy(), inserted)
+                            for i, (t, inserted) in enumerate(scalars["_history"])]
+    for prefix, part in _parts(problem):
         for name, value in _state_objects(part):
-            saved = arrays.get(f"{prefix}.{name}")
-            target = value.x.array if hasattr(value, "x") else value.value
+            saved, target = arrays.get(f"{prefix}.{name}"), _values(value)
             if saved is None or saved.shape != np.shape(target):
-                raise InputError(f"the checkpoint does not fit this mesh ({prefix}.{name}); it was written by another "
-                                 f"mesh or number of MPI ranks: run without --resume", key="--resume")
+                raise misfit(f"{prefix}.{name}")
             if hasattr(value, "x"):
                 value.x.array[:] = saved
-            else:
+            elif hasattr(value, "value"):
                 value.value = saved
+            else:
+                setattr(part, name, saved.copy())
     problem._update_state()
 
 
