@@ -148,3 +148,35 @@ def test_a_hold_until_a_current_is_refused_until_the_solver_has_a_current_stop()
     with pytest.raises(InputError) as info:
         load_case(case('[experiment]\nsteps = [["Charge at 1C until 4.4 V", "Hold at 4.4 V until C/50"]]\n'))
     assert info.value.key == "experiment.steps[0][1]" and "not supported by this version" in str(info.value)
+
+
+def test_hold_until_a_current_lands_on_it(tmp_path):
+    """"Hold at V until C/20": |I| decays monotonically during the hold, the step ends with |I| = I_cut (to the
+    landing tolerance), Li is conserved, and the stop time agrees with where a long hold of the same case
+    crosses I_cut (interpolated between its time steps)."""
+    from sim.lithium.case import CURRENT_STOP
+    from sim.lithium.run import run_case
+
+    if not CURRENT_STOP:
+        pytest.skip("the solver has no current stop in this version")
+    base = case('[solver]\nmechanics = false\ndt_max = "20 s"\n[output]\noutputs = "minimal"\n')
+    base["parameters"]["transport.x_initial"] = 0.6
+    s = run_case({**base, "experiment": {"steps": ["Hold at 4.2 V until C/20"]}}, tmp_path / "cut", progress=False)
+    long = run_case({**base, "solver": {"mechanics": False, "dt_max": "2 s"},
+                     "experiment": {"steps": ["Hold at 4.2 V for 2 hours"]}}, tmp_path / "long", progress=False)
+    p = load_case(base | {"protocol": [{"step": "rest 1 s"}]}).load_params()
+    tr = p.transport
+    capacity = FARADAY * tr.c_max * (tr.x_max - tr.x_min) * 4 / 3 * math.pi * p.geometry.particle_radius ** 3
+    i_cut = capacity / 20 / 3600.0
+    assert s["steps"][0]["stop_reason"] == "current"
+    assert abs(s["final"]["current_A"]) == pytest.approx(i_cut, rel=1e-5)      # mesh volume vs 4/3 pi R^3
+    assert abs(s["mass_balance_error"]) < 1e-10
+    with open(tmp_path / "cut" / "timeseries.csv") as fh:
+        current = [abs(float(r["current_A"])) for r in list(csv.DictReader(fh))[1:]]
+    assert all(b <= a * (1 + 1e-9) for a, b in zip(current[3:], current[4:]))          # monotone decay
+    with open(tmp_path / "long" / "timeseries.csv") as fh:
+        rows = [(float(r["t_s"]), abs(float(r["current_A"]))) for r in list(csv.DictReader(fh))[1:]]
+    k = next(i for i, (_, a) in enumerate(rows) if a <= i_cut)
+    (t0, a0), (t1, a1) = rows[k - 1], rows[k]
+    t_cross = t0 + (a0 - i_cut) * (t1 - t0) / (a0 - a1)
+    assert s["final"]["t_s"] == pytest.approx(t_cross, rel=2e-2)
