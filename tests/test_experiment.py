@@ -180,3 +180,12 @@ def test_hold_until_a_current_lands_on_it(tmp_path):
     (t0, a0), (t1, a1) = rows[k - 1], rows[k]
     t_cross = t0 + (a0 - i_cut) * (t1 - t0) / (a0 - a1)
     assert s["final"]["t_s"] == pytest.approx(t_cross, rel=2e-2)
+
+
+def test_the_summary_keeps_the_steps_as_written(tmp_path):
+    from sim.lithium.run import run_case
+
+    s = run_case(case('[solver]\nmechanics = false\n[output]\noutputs = "minimal"\n[experiment]\n'
+                      'steps = ["Charge at 2 nA for 2 s", "Rest for 1 second"]\n'), tmp_path / "r", progress=False)
+    assert s["case"]["protocol"] == ["Charge at 2 nA for 2 s", "rest for 1 s"]
+    assert [st["step"] for st in s["steps"]] == s["case"]["protocol"]

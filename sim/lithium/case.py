@@ -432,6 +432,7 @@ class Case:
     cycle: tuple[int, int] | None = None        # protocol steps [first, end) of the last repetition
     density: float | None = None                # kg/m^3, [experiment] density (specific currents)
     origins: dict = dataclasses.field(default_factory=dict)   # key -> where its value came from (for errors)
+    texts: tuple[str, ...] = ()                 # the steps as written, once resolve() turned currents into C-rates
 
     def load_params(self) -> ParameterSet:
         """The parameter set with the case's [parameters] and [mesh] sizes, then --set overrides, applied.
@@ -473,7 +474,11 @@ class Case:
         tr = params.transport
         q = None if self.density is None else FARADAY * tr.c_max * (tr.x_max - tr.x_min) / self.density  # C/kg
         steps = tuple(s.resolve(capacity, q) if isinstance(s, ExperimentStep) else s for s in self.protocol)
-        return dataclasses.replace(self, protocol=steps)
+        return dataclasses.replace(self, protocol=steps, texts=tuple(describe_step(s) for s in self.protocol))
+
+    def describe(self, index: int) -> str:
+        """Step ``index`` as the case wrote it (``"Discharge at 20 mA/g until 2.5 V"``) or in canonical form."""
+        return self.texts[index] if self.texts else describe_step(self.protocol[index])
 
 
 def load_case(case: str | Path | dict, overrides: dict[str, Any] | None = None,

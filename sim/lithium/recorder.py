@@ -457,8 +457,6 @@ class Recorder:
 
         ``resume_dt``: continue step ``index`` from a checkpoint taken inside it (its start time and DOD come
         from the checkpoint), with this next Δt (s), so the time steps are those of an uninterrupted run."""
-        from sim.lithium.case import describe_step
-
         p = self.problem
         self._step = step
         if resume_dt is None:
@@ -478,7 +476,7 @@ class Recorder:
             if not split or reason != "dod":
                 break
         self._write_vtx(force=True)
-        self.steps.append({"index": index, "step": describe_step(step), "stop_reason": reason, "t_end_s": p.t,
+        self.steps.append({"index": index, "step": self.spec.describe(index), "stop_reason": reason, "t_end_s": p.t,
                            "dod_end": _clamp(p.dod), "potential_end_V": p.potential})
         if _clamp(p.dod) != p.dod:
             self.steps[-1]["dod_end_raw"] = p.dod
@@ -660,8 +658,6 @@ class Recorder:
 
     # ------------------------------------------------------------------ summary
     def summary(self, status: str, error: dict | None, *, wall_time: float, version: str) -> dict:
-        from sim.lithium.case import describe_step
-
         p, spec = self.problem, self.spec
         hi, lo = self.extremes.maxima, self.extremes.minima
         probes = {}
@@ -685,7 +681,7 @@ class Recorder:
         return {
             "status": status, "error": error, "sim_version": version, "coordinates": COORDINATES,
             "case": {"file": spec.file, "title": spec.title, "params": p.params.name, "geometry": spec.geometry,
-                     "protocol": [describe_step(s) for s in spec.protocol]},
+                     "protocol": [spec.describe(i) for i in range(len(spec.protocol))]},
             "final": self._final(),
             "maxima": {f"{s}_Pa": hi[f"{s}_Pa"] for s in STRESSES if f"{s}_Pa" in hi},
             "minima": {f"{s}_Pa": lo[f"{s}_Pa"] for s in SIGNED if f"{s}_Pa" in lo},
