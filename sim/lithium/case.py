@@ -329,10 +329,10 @@ def parse_step_table(entry: dict, *, file: str | None = None, key: str | None = 
     if not isinstance(entry, dict):
         raise InputError("each protocol entry is a table with step = \"...\" or kind = ...", file=file, key=key)
     table = Entries(entry, file=file, prefix=key or "", origins=origins)
-    kind = table.choice("kind", _STEP_TABLE_KEYS) if entry.get("kind") in _STEP_TABLE_KEYS else None
-    if kind is None:
-        raise InputError(f"kind {entry.get('kind')!r} is not allowed; choose one of {', '.join(_STEP_TABLE_KEYS)} "
-                         f"(or give a step string: step = \"...\")", file=file, key=table.key("kind"))
+    kind = entry.get("kind")
+    if kind not in _STEP_TABLE_KEYS:
+        raise InputError(f"kind {kind!r} is not allowed; choose one of {', '.join(_STEP_TABLE_KEYS)} "
+                         f"(or give a step string: step = \"...\")", file=table.origin("kind"), key=table.key("kind"))
     table.allow(_STEP_TABLE_KEYS[kind])
     until = Entries(entry.get("until"), file=file, prefix=table.key("until"), origins=origins).allow(_UNTIL_KEYS)
     if not until.data:
