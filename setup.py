@@ -15,8 +15,9 @@ DATA = {  # package -> folder in the clone (keep in step with sim.resources.KIND
     "sim._data.sweeps.profiles": "validation/sweeps/profiles",
     "sim._data.meshes": "meshes",
     "sim._data.csernica2021": "validation/csernica2021",
+    "sim._data.liu2024": "validation/liu2024",
 }
-FILES = ["*.toml", "*.csv", "*.json", "*.md", "*.npy", "*.npz", "*.tif", "*.tiff", "*.msh", "*.xdmf", "*.h5"]
+FILES = ["*.toml", "*.csv", "*.json", "*.md", "*.npy", "*.npz", "*.tif", "*.tiff", "*.msh", "*.xdmf", "*.h5", "*.png"]
 
 setup(
     packages=find_packages(include=["sim", "sim.*"]) + list(DATA),

@@ -215,6 +215,10 @@ class Oxygen:
     mn_charge_share: float = quantity("", gt=0, le=1, default=1.0, doc="share of the vacancy charge taken by Mn")
     lamella_thickness: float = quantity("nm", gt=0, doc="thickness of the imaged lamella")
     blur_fwhm: float = quantity("nm", ge=0, default=0.0, doc="instrument resolution (Gaussian FWHM)")
+    formation_layer_thickness: float = quantity("nm", ge=0, default=0.0,
+                                                doc="δ: surface layer at formation_vacancy_fraction when cycle 1 starts")
+    formation_vacancy_fraction: float = quantity("", ge=0, lt=1, default=0.0,
+                                                 doc="y_f in the formation layer (O released on formation)")
 
 
 SECTIONS: dict[str, type] = {

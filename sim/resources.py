@@ -27,6 +27,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "sweeps": ("validation/sweeps", "*.toml"),
     "meshes": ("meshes", "*.toml"),
     "csernica2021": ("validation/csernica2021", "*.csv"),
+    "liu2024": ("validation/liu2024", "*.md"),
 }
 
 

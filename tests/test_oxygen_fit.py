@@ -181,7 +181,7 @@ def test_sim_oxygen_case_end_to_end(tmp_path):
 
     case = REPO / "validation" / "csernica2021" / "case.toml"
     code = _main(["oxygen", str(case), "--out", str(tmp_path / "run"), "--set", "protocol.cycles=20",
-                  "--set", "oxygen.surface_vacancy_fraction=0.05"])
+                  "--set", "oxygen.surface_vacancy_fraction=0.05", "--set", "oxygen.formation_layer_thickness=0 nm"])
     assert code == 0
     s = json.loads((tmp_path / "run" / "summary.json").read_text())
     hist = np.loadtxt(tmp_path / "run" / "o_loss.csv", delimiter=",", skiprows=1)
@@ -192,3 +192,13 @@ def test_sim_oxygen_case_end_to_end(tmp_path):
         assert (tmp_path / "run" / name).exists()
     assert _main(["oxygen", str(case), "--out", str(tmp_path / "bad"), "--set", "protocol.cycles=0"]) == 2
     assert _main(["oxygen", str(case), "--out", str(tmp_path / "bad"), "--set", "protocol.colour=1"]) == 2
+
+
+def test_sim_oxygen_applies_the_formation_layer_of_the_shipped_set(tmp_path):
+    """csernica2021 carries the formation layer fitted to 3.3 at.% after cycle 1: `sim oxygen` must use it."""
+    case = REPO / "validation" / "csernica2021" / "case.toml"
+    assert _main(["oxygen", str(case), "--out", str(tmp_path / "run"), "--set", "protocol.cycles=1"]) == 0
+    s = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert s["formation_layer_thickness_nm"] > 0
+    assert s["o_loss_at_pct_cycle_1"] == pytest.approx(3.3, rel=0.03)
+    assert 0 < s["penetration_depth_10pct_nm"] < 60          # surface-confined after one cycle

@@ -82,7 +82,8 @@ def test_installed_package_runs_outside_the_clone(installed, tmp_path):
     assert "gitt_li2019" in scenarios.split(",")
 
     out = _sim(installed, "params", "liu2024", cwd=tmp_path)
-    assert "8e-06" in out                                                # particle radius 8 um in SI
+    radius = next(line for line in out.splitlines() if line.strip().startswith("particle_radius"))
+    assert " 8 μm " in radius, radius                                    # shown in the unit people write
 
     _sim(installed, "scenario", "gitt_li2019", "--quick", "--out", "gitt", cwd=tmp_path)
     summary = json.loads((tmp_path / "gitt" / "summary.json").read_text())

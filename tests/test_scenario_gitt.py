@@ -1,6 +1,6 @@
 """GITT scenario: the Weppner–Huggins extractor against Crank's closed form, and the simulated titration.
 
-Closed form (physics.md M2, Crank): a sphere under a constant outward flux J has the surface
+Closed form (docs/physics.md M2, Crank): a sphere under a constant outward flux J has the surface
 concentration c_s = c0 − (J R/D) g(τ), τ = D t/R², with
 
     g(τ) = 3τ + 1/5 − 2 Σ exp(−λ_n² τ)/λ_n²,   tan λ_n = λ_n,
@@ -118,8 +118,10 @@ def test_protocol_conversion_and_geometry():
 def test_weppner_huggins_on_the_fe_solver_converges_to_the_closed_form():
     """GITT simulated by the Li solver (solid sphere, constant D, eps = 0.01): WH -> closed-form ratio.
 
-    Backward Euler makes ΔE_t first order in dt; measured errors 0.0053 / 0.0029 / 0.0014 for
-    50 / 100 / 200 steps per pulse (order ~0.9-1), against the closed-form D_WH/D = 0.98238.
+    With backward Euler ΔE_t was first order in dt (errors 0.0053 / 0.0029 / 0.0014 for 50 / 100 / 200
+    steps per pulse). The variable-step BDF2 with error control puts the time error below a floor of
+    ≈ 5e-4 (measured 4.5e-4 / 5.2e-4 / 5.4e-4, the same at rtol 1e-8), so no time order can be read off:
+    the bound is on the error at every step count, 10× below the old coarsest one.
     """
     import dolfinx_solver  # noqa: F401
     from mpi4py import MPI
@@ -130,7 +132,5 @@ def test_weppner_huggins_on_the_fe_solver_converges_to_the_closed_form():
     for pulse in pulses:
         assert pulse.d_es == pytest.approx(1e-4 * 3.0, rel=1e-3)  # 1e-4 of x on the 3 V/x OCV segment
     errors = [abs(r - expected) for r in ratios]
-    rate = math.log(errors[0] / errors[1]) / math.log(2)
-    print("FE WH errors", errors, "order", rate)
-    assert errors[-1] < 0.004
-    assert rate > 0.75
+    print("FE WH errors", errors)
+    assert max(errors) < 1e-3

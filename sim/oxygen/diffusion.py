@@ -1,4 +1,4 @@
-"""FEM solver for O-vacancy diffusion in a primary particle (physics.md M1, Csernica 2021).
+"""FEM solver for O-vacancy diffusion in a primary particle (docs/physics.md M1, Csernica 2021).
 
     ∂y/∂t = ∇·(D_O ∇y)   in the particle,   y(0) = y_b,
     y = y_s  on the surface (fixed value)   or   D_O ∇y·n = k (y_s − y)  (surface exchange).
@@ -9,6 +9,9 @@ matrix products. Weak form with the geometric weight w (1D radial: w = r², 2D a
 (r, z): w = r, 3D: w = 1), both matrices scaled by 1/∫w dx so that entries are O(1) in any unit:
 
     M = ∫ φ v w dx,   K = ∫ D ∇φ·∇v w dx + ∫ k φ v w ds.
+
+A formation layer (:class:`sim.oxygen.formation.FormationLayer`, Csernica 2021's first-cycle
+surface release) sets φ(0) = (y_f − y_s)/(y_b − y_s) within δ of the surface instead of 1.
 
 Time stepping: TR-BDF2 with γ = 2 − √2 (second order, L-stable), whose two stages share the
 matrix M + (γ/2) Δt K; one factorisation per distinct Δt is kept and reused (the step plan
@@ -56,15 +59,17 @@ class VacancyDiffusion:
 
     ``diffusivity`` D_O (m²/s, during the time the solver is advanced), ``surface_value`` y_s,
     ``bulk_value`` y_b (initial), ``surface_exchange_rate`` k (m/s; ``inf``: fixed surface value),
-    Lagrange ``degree``. The surface is the boundary named ``boundary`` ("outer").
+    Lagrange ``degree``. The surface is the boundary named ``boundary`` ("outer"), or several (a tuple
+    of names, e.g. the outer surface and the pores of a secondary particle).
     ``linear_solver``: "lu" (MUMPS, factorised once per distinct Δt), "cg" (CG + GAMG; the
     matrix M + αK is SPD and mass-dominated, so CG needs few iterations and no factorisation
-    memory) or "auto" (LU in 1D, CG in 2D/3D).
+    memory) or "auto" (LU in 1D, CG in 2D/3D). ``formation``: a
+    :class:`~sim.oxygen.formation.FormationLayer` (or None): the initial state after formation.
     """
 
     def __init__(self, domain, diffusivity: float, surface_value: float, bulk_value: float = 0.0, *,
-                 surface_exchange_rate: float = math.inf, degree: int = 1, boundary: str = "outer",
-                 linear_solver: str = "auto", cache_size: int = 24):
+                 surface_exchange_rate: float = math.inf, degree: int = 1, boundary: str | tuple = "outer",
+                 linear_solver: str = "auto", cache_size: int = 24, formation=None):
         import dolfinx_solver  # noqa: F401  (loads MPI first)
         import ufl
         from dolfinx import fem
@@ -72,8 +77,10 @@ class VacancyDiffusion:
 
         if domain.kind not in WEIGHTS:
             raise ValueError(f"mesh kind {domain.kind!r} not supported; allowed: {', '.join(WEIGHTS)}")
-        if boundary not in domain.boundaries:
-            raise ValueError(f"mesh has no boundary {boundary!r} (has: {', '.join(domain.boundaries)})")
+        names = (boundary,) if isinstance(boundary, str) else tuple(boundary)
+        for name in names:
+            if name not in domain.boundaries:
+                raise ValueError(f"mesh has no boundary {name!r} (has: {', '.join(domain.boundaries)})")
         if linear_solver not in ("auto", "lu", "cg"):
             raise ValueError(f"linear_solver {linear_solver!r} not allowed; choose auto, lu or cg")
         self.linear_solver = ("lu" if domain.kind == "radial" else "cg") if linear_solver == "auto" else linear_solver
@@ -91,7 +98,8 @@ class VacancyDiffusion:
         u, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
         m_form = scale * u * v * w * dx
         k_form = scale * self.D * ufl.inner(ufl.grad(u), ufl.grad(v)) * w * dx
-        tag = domain.boundaries[boundary]
+        tag = tuple(domain.boundaries[name] for name in names)
+        self.surface_facets = np.unique(np.concatenate([domain.facet_tags.find(t) for t in tag]))
         fdim = msh.topology.dim - 1
         if math.isfinite(self.k):
             ds = ufl.Measure("ds", domain=msh, subdomain_data=domain.facet_tags, subdomain_id=tag,
@@ -99,7 +107,7 @@ class VacancyDiffusion:
             k_form = k_form + scale * self.k * u * v * w * ds
             self.bcs = []
         else:
-            dofs = fem.locate_dofs_topological(self.V, fdim, domain.facet_tags.find(tag))
+            dofs = fem.locate_dofs_topological(self.V, fdim, self.surface_facets)
             self.bcs = [fem.dirichletbc(0.0, dofs, self.V)]
         self._alpha_dt = fem.Constant(msh, 0.0)
         self._a_form = fem.form(m_form + self._alpha_dt * k_form)
@@ -109,6 +117,9 @@ class VacancyDiffusion:
         self.K.assemble()
         self.phi = fem.Function(self.V, name="phi")
         self.phi.x.array[:] = 1.0
+        self.formation = formation
+        if formation is not None:
+            self._set_formation_state(formation, w)
         for bc in self.bcs:
             bc.set(self.phi.x.array)
         self._star = fem.Function(self.V)
@@ -120,6 +131,38 @@ class VacancyDiffusion:
         self._assemble_matrix = assemble_matrix
         self.time = 0.0
         self.factorisations = 0
+
+    def _set_formation_state(self, formation, w) -> None:
+        """φ(0) of the formation layer by lumped L2 projection: φᵢ = ∫ φ₀ vᵢ w / ∫ vᵢ w with φ₀ the step at
+        depth δ, integrated with a high quadrature so that the layer content is right to a small fraction
+        of one cell (nodal interpolation would misplace it by half a cell) and φ stays within its bounds."""
+        import ufl
+        from dolfinx import fem, la
+
+        depth = fem.Function(self.V)
+        depth.x.array[:] = self.surface_depth()   # smooth, so its P1 interpolant places the step well
+        shell = formation.shell_phi(self.y_s, self.y_b)
+        phi0 = ufl.conditional(ufl.lt(depth, formation.thickness), shell, 1.0)
+        q = 40 if self.domain.kind == "radial" else 8
+        dx = ufl.Measure("dx", domain=self.domain.mesh, metadata={"quadrature_degree": q})
+        v = ufl.TestFunction(self.V)
+        num, den = (fem.assemble_vector(fem.form(f * v * w * dx)) for f in (phi0, 1.0))
+        for vec in (num, den):
+            vec.scatter_reverse(la.InsertMode.add)
+            vec.scatter_forward()
+        self.phi.x.array[:] = num.array / den.array
+
+    def surface_depth(self) -> np.ndarray:
+        """Distance (m) of every local dof to the nearest dof on the surface (all ranks)."""
+        from dolfinx import fem
+        from scipy.spatial import cKDTree
+
+        fdim = self.domain.mesh.topology.dim - 1
+        xyz = self.V.tabulate_dof_coordinates()
+        on_surface = fem.locate_dofs_topological(self.V, fdim, self.surface_facets)
+        owned = on_surface[on_surface < self.V.dofmap.index_map.size_local]
+        surface = np.concatenate(self.comm.allgather(xyz[owned]))
+        return cKDTree(surface).query(xyz)[0]
 
     # ------------------------------------------------------------------ linear algebra
     def _solver(self, alpha_dt: float):

@@ -179,6 +179,7 @@ def run_oxygen_case(case, out_dir, overrides: dict | None = None, comm=None, *, 
 
     from sim.io import StagedDir, check_out_dir
     from sim.oxygen.diffusion import VacancyDiffusion
+    from sim.oxygen.formation import FormationLayer
     from sim.oxygen.protocol import CyclingProtocol, mn3_per_vacancy
 
     comm = MPI.COMM_WORLD if comm is None else comm
@@ -192,7 +193,7 @@ def run_oxygen_case(case, out_dir, overrides: dict | None = None, comm=None, *, 
     pm = _mesh(geometry, pset, spec, comm)
     solver = VacancyDiffusion(pm, ox.diffusivity, ox.surface_vacancy_fraction, ox.bulk_vacancy_fraction,
                               surface_exchange_rate=ox.surface_exchange_rate, degree=spec.degree,
-                              linear_solver=spec.linear_solver)
+                              linear_solver=spec.linear_solver, formation=FormationLayer.from_oxygen(ox))
     t_cycle = protocol.effective_cycle_time(ox)
     per_vac = mn3_per_vacancy(ox)
     stage = StagedDir(out_dir, comm=comm, overwrite=overwrite, command="sim oxygen")
@@ -209,6 +210,8 @@ def run_oxygen_case(case, out_dir, overrides: dict | None = None, comm=None, *, 
 
 def _solve_and_write(spec: OxygenSpec, stage, solver, protocol, pm, t_cycle, per_vac, comm, started) -> dict:
     """Run the cycles, sample the profiles and write every output into the staged folder; returns the summary."""
+    from sim.oxygen.formation import penetration_depth
+
     pset, geometry, file = spec.pset, spec.geometry, spec.file
     ox, R = pset.oxygen, pset.primary.radius
     history: list[tuple[int, float, float]] = []
@@ -248,6 +251,8 @@ def _solve_and_write(spec: OxygenSpec, stage, solver, protocol, pm, t_cycle, per
         "mean_mn3_fraction_final": per_vac * history[-1][2],
         "surface_mn3_fraction_final": per_vac * float(y[-1]), "centre_mn3_fraction_final": per_vac * float(y[0]),
         "mn3_per_vacancy": per_vac, "factorisations_or_preconditioners": solver.factorisations,
+        "formation_layer_thickness_nm": ox.formation_layer_thickness * 1e9,
+        "penetration_depth_10pct_nm": _nm(penetration_depth(R - r, y - ox.bulk_vacancy_fraction)),
         "wall_time_s": time.perf_counter() - started,
     }
     if lamella is not None:
@@ -257,6 +262,10 @@ def _solve_and_write(spec: OxygenSpec, stage, solver, protocol, pm, t_cycle, per
     if comm.rank == 0:
         _write_outputs(stage.path, summary, history, per_vac, r, y, lamella, pset, protocol, ox)
     return summary
+
+
+def _nm(length_m: float | None) -> float | None:
+    return None if length_m is None else length_m * 1e9
 
 
 def _write_json(path: Path, data: dict) -> None:

@@ -2,7 +2,8 @@
 
 - ``gitt``: GITT titration and Weppner–Huggins extraction on solid and hollow particles (Li 2019, Wang 2021).
 - ``thermal``: charge at 25 °C, rest hot; Li redistribution between bulk and surface (Li 2019).
-- ``aging``: fresh vs aged particle with a deactivated shell; stresses and overpotential (Wang 2021).
+- ``aging``: the degradation loop (O vacancies of M1 set D, i0 and ΔV/V0 cycle by cycle, cycle jumping),
+  or fresh vs aged parameter sets with a hand-set shell; stresses, overpotential, GITT D (Wang 2021).
 - ``coupling``: secondary-particle state sets primary-particle O loss at each depth (Csernica 2021).
 
 :func:`run_scenario` reads a case, runs it into a fresh results folder and returns the summary.

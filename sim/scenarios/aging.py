@@ -13,6 +13,7 @@ over 40–60 % DOD of the discharge.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -125,10 +126,13 @@ def _mesh(kind: str, params, comm):
 
 
 def run(case, out, comm) -> dict:
-    """``sim scenario`` for kind = "aging"."""
+    """``sim scenario`` for kind = "aging": the degradation loop when the case has ``loop_cycles``,
+    otherwise fresh vs aged parameter sets with a hand-set shell."""
     from sim.params import load_params
     from sim.scenarios.case import write_csv
 
+    if "loop_cycles" in case.settings:
+        return run_loop_scenario(case, out, comm)
     fresh = case.load_params()
     aged_name = case.settings.get("aged_params")
     if not isinstance(aged_name, str):
@@ -205,4 +209,290 @@ def _plot(runs, params, out, title) -> None:
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(out / "aged_vs_fresh.png", dpi=120)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- degradation loop
+@dataclass(frozen=True)
+class DegradationRules:
+    """How the O-vacancy field y(X) of M1 changes the Li particle (docs/physics.md M1 → M2/M3).
+
+    The Mn³⁺ excess is m = (Mn³⁺ per vacancy) · y (charge neutrality, M1). A region is deactivated by the
+    fraction θ = min(1, m / ``mn3_deactivated``); there D is multiplied by 1 − (1 − ``diffusivity_factor``) θ.
+    The exchange current density is multiplied by 1 − (1 − ``exchange_current_factor``) θ̄_s, θ̄_s the mean
+    θ within ``kinetic_depth`` (m) of the outer surface. The ΔV/V0(x) amplitude is multiplied by
+    1 + ``volume_change_per_mn3`` · (m̄_p − m̄_p,1), m̄_p the mean Mn³⁺ excess of a primary particle (M1 on
+    the Csernica primary particle) and m̄_p,1 its value in cycle 1 (the fresh cycle is the one after formation).
+    ``exposed``: the boundaries O leaves through (outer surface, pores, void). Each value's source is given
+    by the scenario file that sets it.
+    """
+
+    mn3_deactivated: float
+    diffusivity_factor: float
+    exchange_current_factor: float
+    kinetic_depth: float
+    volume_change_per_mn3: float
+    exposed: tuple[str, ...] = ("outer",)
+
+
+class DegradationState:
+    """O-vacancy fields of the loop: y(X) on the Li particle mesh and the mean y of a primary particle.
+
+    ``oxygen_params``: a set with ``[oxygen]`` and ``[primary]`` (e.g. csernica2021: D_O, y_s and its
+    formation layer). :meth:`advance` adds delithiated time (s, at the reference temperature): D_O acts
+    only while delithiated (Csernica 2021), so N identical cycles are one window of N t_d (cycle jumping).
+    """
+
+    def __init__(self, pmesh, oxygen_params, rules: DegradationRules, comm):
+        from sim.mesh import radial_mesh
+        from sim.oxygen.diffusion import VacancyDiffusion
+        from sim.oxygen.formation import FormationLayer
+        from sim.oxygen.protocol import mn3_per_vacancy
+
+        ox, R = oxygen_params.oxygen, oxygen_params.primary.radius
+        layer = FormationLayer.from_oxygen(ox)
+        exposed = tuple(b for b in rules.exposed if b in pmesh.boundaries or b == "pores")
+        names = tuple(b for b in pmesh.boundaries if b in exposed or ("pores" in exposed and b.startswith("pore_")))
+        if not names:
+            raise InputError(f"none of the exposed boundaries {rules.exposed} is on the mesh "
+                             f"(has {', '.join(pmesh.boundaries)})", key="aging.exposed")
+        args = (ox.diffusivity, ox.surface_vacancy_fraction, ox.bulk_vacancy_fraction)
+        self.field = VacancyDiffusion(pmesh, *args, boundary=names, formation=layer)
+        self.primary = VacancyDiffusion(radial_mesh(R, size=R / 500, grading=25.0, comm=comm), *args,
+                                        formation=layer)
+        self.rules, self.pmesh, self.per_vac = rules, pmesh, mn3_per_vacancy(ox)
+        self.kind = pmesh.kind
+        self.outer_depth = self._outer_depth()
+        self.time = 0.0
+
+    def _outer_depth(self):
+        """Distance of each dof of the vacancy field to the outer surface (m)."""
+        from dolfinx import fem
+        from scipy.spatial import cKDTree
+
+        V, fdim = self.field.V, self.pmesh.mesh.topology.dim - 1
+        xyz = V.tabulate_dof_coordinates()
+        dofs = fem.locate_dofs_topological(V, fdim, self.pmesh.facet_tags.find(self.pmesh.boundaries["outer"]))
+        owned = dofs[dofs < V.dofmap.index_map.size_local]
+        return cKDTree(np.concatenate(self.field.comm.allgather(xyz[owned]))).query(xyz)[0]
+
+    def advance(self, delithiated_time: float) -> None:
+        for solver in (self.field, self.primary):
+            solver.run([delithiated_time])
+        self.time += delithiated_time
+
+    def theta(self) -> np.ndarray:
+        """Deactivated fraction θ at the dofs of the vacancy field."""
+        y = self.field.y_s + (self.field.y_b - self.field.y_s) * self.field.phi.x.array
+        return np.clip(self.per_vac * (y - self.field.y_b) / self.rules.mn3_deactivated, 0.0, 1.0)
+
+    def primary_mn3(self) -> float:
+        return self.per_vac * (self.primary.mean() - self.primary.y_b)
+
+    def diffusivity_scale(self):
+        """s(X) for :class:`LithiumProblem` (``diffusivity_scale``), interpolated from the dofs."""
+        xyz = self.field.V.tabulate_dof_coordinates()
+        s = 1.0 - (1.0 - self.rules.diffusivity_factor) * self.theta()
+        if self.kind == "radial":
+            order = np.argsort(xyz[:, 0])
+            r, vals = xyz[order, 0], s[order]
+            return lambda X: np.interp(X[0], r, vals)
+        from scipy.spatial import cKDTree
+
+        tree = cKDTree(xyz[:, :2] if self.kind == "axisym" else xyz)
+        return lambda X: s[tree.query((X[:2] if self.kind == "axisym" else X[:3]).T)[1]]
+
+    def surface_theta(self) -> float:
+        """Volume-weighted mean θ within the kinetic depth of the outer surface (nodal weights)."""
+        from dolfinx import fem
+        import ufl
+
+        V = self.field.V
+        near = fem.Function(V)
+        near.x.array[:] = np.where(self.outer_depth <= self.rules.kinetic_depth, 1.0, 0.0)
+        th = fem.Function(V)
+        th.x.array[:] = self.theta()
+        x = ufl.SpatialCoordinate(self.pmesh.mesh)
+        from sim.oxygen.diffusion import WEIGHTS
+
+        w = x[0] ** WEIGHTS[self.kind] if WEIGHTS[self.kind] else 1.0
+        num = self.field.comm.allreduce(fem.assemble_scalar(fem.form(near * th * w * ufl.dx)))
+        den = self.field.comm.allreduce(fem.assemble_scalar(fem.form(near * w * ufl.dx)))
+        return num / den
+
+    def shell_thickness(self, level: float = 0.5) -> float | None:
+        """Depth below the outer surface (m) where θ falls to ``level`` (None if it never does)."""
+        from sim.oxygen.formation import penetration_depth
+
+        order = np.argsort(self.outer_depth)
+        d, t = self.outer_depth[order], self.theta()[order]
+        return penetration_depth(d, t, level=level / t[0]) if t[0] > level else 0.0
+
+
+def degraded_params(params, state: DegradationState, mn3_first: float):
+    """``params`` with i0 and ΔV/V0(x) changed by the rules for the current state (the hooks the Li solver has)."""
+    r = state.rules
+    i0 = params.kinetics.exchange_current_density * (1.0 - (1.0 - r.exchange_current_factor) * state.surface_theta())
+    vc = params.mechanics.volume_change
+    amp = 1.0 + r.volume_change_per_mn3 * max(0.0, state.primary_mn3() - mn3_first)
+    table = {"x": vc.x.tolist(), "y": (vc.y * amp).tolist(), "x_unit": "", "y_unit": "", "interpolation":
+             vc.interpolation, "source": f"degradation loop: fresh table x {amp:.4f}"}
+    return params.override({"kinetics.exchange_current_density": f"{i0} A/m^2", "mechanics.volume_change": table})
+
+
+def delithiated_time(data, params) -> float:
+    """Time (s) of a cycle trace with the mean SOC above 50 % (Csernica rule: D_O acts while delithiated)."""
+    tr = params.transport
+    x_half = 0.5 * (tr.x_min + tr.x_max)
+    t = data["t_s"]
+    dt = np.diff(t)
+    return float(np.sum(dt * (data["x_mean"][1:] < x_half)))
+
+
+def run_loop(params, oxygen_params, pmesh, rules: DegradationRules, cycles, cycle_kw: dict, comm,
+             on_cycle=None) -> list[dict]:
+    """The multi-cycle degradation loop: at each cycle number in ``cycles`` (increasing, from 1) one Li cycle
+    is solved with the current degradation state; the O-vacancy fields then advance by (N_next − N) times the
+    delithiated time of that cycle (cycle jumping). Returns one record per solved cycle."""
+    state = DegradationState(pmesh, oxygen_params, rules, comm)
+    mn3_first = state.primary_mn3()
+    records = []
+    for k, n in enumerate(cycles):
+        p = degraded_params(params, state, mn3_first)
+        data, bridge = run_cycle(p, pmesh, scale=state.diffusivity_scale(), **cycle_kw)
+        dis = data["step"] == 2
+        mid = dis & (data["dod"] > 0.4) & (data["dod"] < 0.6)
+        t_d = delithiated_time(data, params)
+        shell = state.shell_thickness()
+        rec = {"cycle": n, "volume_change_over_cycle_pct": float(np.ptp(data["volume_change"]) * 100),
+               "overpotential_discharge_mid_V": float(np.mean(data["overpotential_V"][mid])) if mid.any() else None,
+               "von_mises_max_Pa": float(data["von_mises_max_Pa"].max()),
+               "exchange_current_density_A_m2": p.kinetics.exchange_current_density,
+               "surface_deactivated_fraction": state.surface_theta(),
+               "shell_thickness_m": shell, "primary_mn3_excess": state.primary_mn3(),
+               "delithiated_time_s": t_d, "final_dod": float(data["dod"][-1])}
+        records.append(rec)
+        if on_cycle is not None:
+            on_cycle(rec, data, p, state)
+        if k + 1 < len(cycles):
+            state.advance((cycles[k + 1] - n) * t_d)
+    return records
+
+
+def _loop_rules(case) -> DegradationRules:
+    exposed = case.settings.get("exposed", ["outer"])
+    if not (isinstance(exposed, list) and exposed and all(isinstance(e, str) for e in exposed)):
+        raise InputError(f"expected a list of boundary names (outer, void, pores), got {exposed!r}",
+                         file=case.file, key="aging.exposed")
+    rules = DegradationRules(mn3_deactivated=case.quantity("mn3_deactivated", ""),
+                             diffusivity_factor=case.quantity("diffusivity_factor", ""),
+                             exchange_current_factor=case.quantity("exchange_current_factor", ""),
+                             kinetic_depth=case.quantity("kinetic_depth", "m"),
+                             volume_change_per_mn3=case.quantity("volume_change_per_mn3", ""), exposed=tuple(exposed))
+    for key in ("diffusivity_factor", "exchange_current_factor"):
+        if not 0 < getattr(rules, key) <= 1:
+            raise InputError(f"got {getattr(rules, key):g}; allowed: > 0 and <= 1", file=case.file, key=f"aging.{key}")
+    for key in ("mn3_deactivated", "kinetic_depth"):
+        if not getattr(rules, key) > 0:
+            raise InputError(f"got {getattr(rules, key):g}; allowed: > 0", file=case.file, key=f"aging.{key}")
+    return rules
+
+
+def _loop_cycles(case) -> list[int]:
+    cycles = case.settings["loop_cycles"]
+    ok = isinstance(cycles, list) and cycles and all(isinstance(c, int) and not isinstance(c, bool) for c in cycles)
+    if not ok or cycles[0] != 1 or any(b <= a for a, b in zip(cycles, cycles[1:])):
+        raise InputError(f"expected increasing whole cycle numbers starting at 1, got {cycles!r}", file=case.file,
+                         key="aging.loop_cycles")
+    return cycles
+
+
+def gitt_diffusivity(params, pmesh, scale, case) -> float:
+    """Apparent D (m²/s) of the first pulse of a short GITT on the (degraded) particle, Weppner–Huggins with the
+    true V/S, as an experimentalist would read it."""
+    from sim.scenarios.gitt import GittProtocol, find_pulses, hollow_volume_to_surface, run_gitt
+
+    protocol = GittProtocol(c_rate=case.quantity("gitt_c_rate", "", 0.1), pulse=case.quantity("gitt_pulse", "s", 60.0),
+                            rest=case.quantity("gitt_rest", "s", 1800.0), upper_voltage=4.8, max_pulses=1,
+                            initial_rest=60.0)
+    trace = run_gitt(params, pmesh, protocol, diffusivity_scale=scale).arrays()
+    pulse = find_pulses(trace["t_s"], trace["potential_V"], trace["current_A"], trace["x_mean"])[0]
+    g = params.geometry
+    return pulse.diffusivity(hollow_volume_to_surface(g.particle_radius, g.void_radius if pmesh.kind == "hollow" else 0))
+
+
+def run_loop_scenario(case, out, comm) -> dict:
+    """The aging scenario through the degradation loop (:func:`run_loop`), GITT D and overpotential at the
+    first and last solved cycles."""
+    from sim.mesh import radial_mesh
+    from sim.params import load_params
+    from sim.scenarios.case import write_csv
+
+    params = case.load_params()
+    oxygen = load_params(case.settings.get("oxygen_params", "csernica2021"))
+    oxygen.require("oxygen", "primary")
+    kind = case.choice("geometry", ("radial", "hollow"), "hollow")
+    g = params.geometry
+    pmesh = radial_mesh(g.particle_radius, g.void_radius if kind == "hollow" else 0.0,
+                        size=case.quantity("surface_size", "m", 10e-9), grading=case.quantity("grading", "", 40.0),
+                        comm=comm)
+    kw = dict(c_rate=case.quantity("c_rate", ""), upper_voltage=case.quantity("upper_voltage", "V"),
+              lower_voltage=case.quantity("lower_voltage", "V"), rest=case.quantity("rest", "s", 0.0) or 1.0)
+    cycles, rules = _loop_cycles(case), _loop_rules(case)
+    gitt, profiles = {}, {}
+
+    def on_cycle(rec, data, p, state):
+        if rec["cycle"] in (cycles[0], cycles[-1]):
+            gitt[rec["cycle"]] = gitt_diffusivity(p, pmesh, state.diffusivity_scale(), case)
+        depth = state.outer_depth
+        profiles[rec["cycle"]] = (depth, state.theta())
+        if comm.rank == 0:
+            write_csv(out / f"cycle_{rec['cycle']:04d}.csv", data)
+
+    records = run_loop(params, oxygen, pmesh, rules, cycles, kw, comm, on_cycle=on_cycle)
+    first, last = records[0], records[-1]
+    for rec in records:
+        rec["gitt_D_m2_s"] = gitt.get(rec["cycle"])
+    summary = {"geometry": kind, "mode": "degradation loop", "cycles_solved": cycles, "oxygen_params": oxygen.name,
+               "rules": {k: v for k, v in rules.__dict__.items()}, "loop": records,
+               "particles": {"fresh": first, "aged": last},
+               "gitt_D_ratio_aged_to_fresh": gitt[cycles[-1]] / gitt[cycles[0]]}
+    if first["overpotential_discharge_mid_V"] is not None and last["overpotential_discharge_mid_V"] is not None:
+        summary["overpotential_increase_mV"] = 1e3 * abs(last["overpotential_discharge_mid_V"]
+                                                         - first["overpotential_discharge_mid_V"])
+    summary["von_mises_ratio_aged_to_fresh"] = last["von_mises_max_Pa"] / first["von_mises_max_Pa"]
+    if comm.rank == 0:
+        cols = {k: np.array([np.nan if r[k] is None else r[k] for r in records], dtype=float)
+                for k in records[0] if k != "cycle"}
+        write_csv(out / "loop.csv", {"cycle": np.array(cycles, dtype=float), **cols})
+        _plot_loop(records, profiles, out, case.title)
+    return summary
+
+
+def _plot_loop(records, profiles, out, title) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    for n, (depth, theta) in profiles.items():
+        order = np.argsort(depth)
+        axes[0].plot(depth[order] * 1e9, theta[order], label=f"cycle {n}")
+    axes[0].set_xlim(0, 300)
+    axes[0].set_xlabel("depth below the outer surface (nm)")
+    axes[0].set_ylabel("deactivated fraction θ (-)")
+    cyc = [r["cycle"] for r in records]
+    axes[1].plot(cyc, [1e3 * r["overpotential_discharge_mid_V"] for r in records], "o-")
+    axes[1].set_xlabel("cycle")
+    axes[1].set_ylabel("mid-discharge polarisation φ_s − U(x̄) (mV)")
+    axes[2].plot(cyc, [r["volume_change_over_cycle_pct"] for r in records], "o-")
+    axes[2].set_xlabel("cycle")
+    axes[2].set_ylabel("particle volume change over the cycle (%)")
+    for ax in axes[1:]:
+        ax.set_xscale("log")
+    axes[0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out / "degradation_loop.png", dpi=120)
     plt.close(fig)
