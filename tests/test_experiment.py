@@ -140,25 +140,29 @@ def test_a_specific_current_and_a_current_in_amperes_apply_exactly_that_current(
     assert dod_end == pytest.approx(expected, rel=1e-5)
 
 
-def test_a_hold_until_a_current_is_refused_until_the_solver_has_a_current_stop():
-    from sim.lithium.case import CURRENT_STOP
-
-    if CURRENT_STOP:
-        pytest.skip("the solver stops on a current: see test_hold_until_a_current_lands_on_it")
-    with pytest.raises(InputError) as info:
-        load_case(case('[experiment]\nsteps = [["Charge at 1C until 4.4 V", "Hold at 4.4 V until C/50"]]\n'))
-    assert info.value.key == "experiment.steps[0][1]" and "not supported by this version" in str(info.value)
+def test_hold_strings_with_a_current_stop_resolve_to_amperes():
+    step = parse_step("Hold at 4.4 V until C/50 or 2 hours")
+    assert isinstance(step, ExperimentStep) and step.cutoff == Current(1 / 50, "C")
+    Q = 3.6e-6                                                        # C: 1C = 1e-9 A
+    hold = step.resolve(Q, None)
+    assert isinstance(hold, Potentiostatic) and hold.voltage == 4.4 and hold.until.time == 7200.0
+    assert hold.until.current == pytest.approx(2e-11, rel=1e-12)      # |I| <= Q/50 per hour
+    assert parse_step("Hold at 4.2 V until 5 mA").resolve(Q, None).until.current == pytest.approx(5e-3)
+    assert parse_step("Hold at 4.2 V until 1 mA/g").resolve(Q, 3.6e5).until.current == pytest.approx(1e-3 * Q / 3.6e5 * 1e3)
+    table = {"kind": "potentiostatic", "voltage": "4.4 V", "until": {"current": "2e-11 A"}}
+    from sim.lithium.case import parse_step_table, step_to_table
+    assert parse_step_table(table) == Potentiostatic(4.4, Stop(current=2e-11))
+    assert parse_step_table(step_to_table(parse_step_table(table))) == parse_step_table(table)
+    with pytest.raises(InputError, match=r"c.toml: protocol\[0\]\.until\.current: a current stop ends a "):
+        parse_step_table({"kind": "rest", "until": {"time": "1 s", "current": "1 A"}}, file="c.toml", key="protocol[0]")
 
 
 def test_hold_until_a_current_lands_on_it(tmp_path):
     """"Hold at V until C/20": |I| decays monotonically during the hold, the step ends with |I| = I_cut (to the
     landing tolerance), Li is conserved, and the stop time agrees with where a long hold of the same case
     crosses I_cut (interpolated between its time steps)."""
-    from sim.lithium.case import CURRENT_STOP
     from sim.lithium.run import run_case
 
-    if not CURRENT_STOP:
-        pytest.skip("the solver has no current stop in this version")
     base = case('[solver]\nmechanics = false\ndt_max = "20 s"\n[output]\noutputs = "minimal"\n')
     base["parameters"]["transport.x_initial"] = 0.6
     s = run_case({**base, "experiment": {"steps": ["Hold at 4.2 V until C/20"]}}, tmp_path / "cut", progress=False)

@@ -97,7 +97,6 @@ FATIGUE_KEYS = ("cycles", "geometry_factor")
 MAX_STEPS = 10000       # protocol steps after expanding repeat = N
 MAX_C_RATE = 1000.0     # 1/h: a step faster than 3.6 s is not a battery protocol
 PROBE_KEYWORDS = ("bridge", "surface")
-CURRENT_STOP = "current" in Stop.__dataclass_fields__   # the solver can stop on |I| <= I_cut
 
 # ----------------------------------------------------------------------------------------- step strings
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -205,9 +204,6 @@ def parse_step(text: str, *, file: str | None = None, key: str | None = None) ->
         stop, cutoff = _parse_stops(m["stops"], bad, file, key)
         if cutoff is None:
             return Potentiostatic(voltage, stop)
-        if not CURRENT_STOP:
-            raise bad("a current stop (until C/50) is not supported by this version's solver; stop the hold on "
-                      "time (for 1 h), SOC or DOD instead")
         return ExperimentStep(s, None, None, voltage, stop, cutoff)
     if m := _REST.match(s):
         return Rest(Stop(time=_duration(m["d"], bad, file, key)))
@@ -301,7 +297,7 @@ def describe_step(step: Step | ExperimentStep) -> str:
         stops.append(f"to {_g(u.voltage)} V")
     if u.time is not None:
         stops.append(f"for {_g(u.time)} s")
-    if getattr(u, "current", None) is not None:
+    if u.current is not None:
         stops.append(f"until {_g(u.current)} A")
     if isinstance(step, Galvanostatic):
         return f"{step.direction} at {_g(step.c_rate)}C " + " or ".join(stops)
@@ -320,7 +316,7 @@ def _g(v: float) -> str:
 _STEP_TABLE_KEYS = {"galvanostatic": ("kind", "c_rate", "direction", "until"),
                     "potentiostatic": ("kind", "voltage", "until"),
                     "rest": ("kind", "until")}
-_UNTIL_KEYS = ("dod", "soc", "voltage", "time")
+_UNTIL_KEYS = ("dod", "soc", "voltage", "time", "current")
 
 
 def parse_step_table(entry: dict, *, file: str | None = None, key: str | None = None,
@@ -340,7 +336,10 @@ def parse_step_table(entry: dict, *, file: str | None = None, key: str | None = 
                          file=file, key=until.prefix)
     stop = Stop(dod=until.fraction("dod", None), soc=until.fraction("soc", None),
                 voltage=until.quantity("voltage", "V", None, gt=0, le=10),
-                time=until.quantity("time", "s", None, gt=0))
+                time=until.quantity("time", "s", None, gt=0), current=until.quantity("current", "A", None, gt=0))
+    if stop.current is not None and kind != "potentiostatic":
+        raise InputError("a current stop ends a potentiostatic hold; a galvanostatic step or a rest keeps its current",
+                         file=until.origin("current"), key=until.key("current"))
     if kind == "rest":
         if set(until.data) != {"time"}:
             raise InputError("a rest stops only on time (until = { time = \"1 h\" })", file=file, key=until.prefix)
@@ -358,6 +357,8 @@ def step_to_table(step: Step) -> dict:
         until["voltage"] = f"{step.until.voltage!r} V"
     if step.until.time is not None:
         until["time"] = f"{step.until.time!r} s"
+    if step.until.current is not None:
+        until["current"] = f"{step.until.current!r} A"
     if isinstance(step, Galvanostatic):
         return {"kind": step.kind, "c_rate": step.c_rate, "direction": step.direction, "until": until}
     if isinstance(step, Potentiostatic):

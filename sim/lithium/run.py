@@ -167,7 +167,7 @@ def run_case(case, out_dir, overrides: dict | None = None, comm=None, progress: 
     try:
         problem = LithiumProblem(params, pmesh, coupling=spec.solver.coupling, dt_initial=spec.solver.dt_initial,
                                  dt_max=spec.solver.dt_max, mechanics=spec.solver.mechanics,
-                                 degree_c=spec.solver.degree_c, degree_u=spec.solver.degree_u)
+                                 degree_c=spec.solver.degree_c, degree_u=spec.solver.degree_u, fracture=spec.fracture)
     except InputError as err:
         if err.file is not None:
             raise
