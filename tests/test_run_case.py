@@ -39,7 +39,9 @@ def test_step_strings_parse_and_round_trip(text, expected):
     ("rest to 20 % DOD", "not a duration"),
     ("hold 4.5 V for 3 m/s", "not a duration"),
     ("jump at 1C to 3 V", "unknown step"),
-    ("discharge at 1C until empty", "at least one stop condition"),
+    ("discharge at 1C until empty", "cannot read the stop condition 'until empty'"),
+    ("discharge at 1C until C/50", "a current stop"),
+    ("discharge at 0 mA/g until 2.5 V", "current must be > 0"),
 ])
 def test_bad_step_strings_name_file_key_and_allowed_forms(text, why):
     with pytest.raises(InputError) as info:
@@ -126,18 +128,18 @@ def run_cli(monkeypatch):
 
 
 @pytest.mark.parametrize("edit, where, what", [
-    (lambda s: 'colour = "red"\n' + s, "colour", "allowed top-level keys"),
+    (lambda s: 'colour = "red"\n' + s, "colour", "allowed at the top level: experiment, fatigue"),
     (lambda s: s.replace('geometry = "radial"', 'geometry = "cube"'), "geometry", "radial, hollow, axisym, 3d"),
     (lambda s: s.replace('params = "lmr_default"\n', ""), "params", 'params = "liu2024"'),
     (lambda s: s.replace('"lmr_default"', '"no_such_set"'), "params", "known sets"),
-    (lambda s: s.replace('"transport.x_initial"', '"transport.x_start"'), "parameters.transport.x_start",
-     "unknown parameter"),
-    (lambda s: s.replace("n_cells = 20", "n_cells = 20\nsize = 3"), "mesh.size", "allowed keys in [mesh]"),
+    (lambda s: s.replace('"transport.x_initial"', '"transport.x_start"'), "[parameters]: transport.x_start",
+     "unknown parameter; allowed keys in [transport]: activation_energy"),
+    (lambda s: s.replace("n_cells = 20", "n_cells = 20\nsize = 3"), "mesh.size", "allowed in [mesh]: n_cells, order"),
     (lambda s: s.replace('"discharge at 1C to 10 % DOD"', '"discharge at fast to 10 % DOD"'), "protocol[0].step",
      "allowed forms"),
     (lambda s: s.replace('mid = ["4 um"]', 'mid = ["9 um"]'), "output.probes.mid", "outside the particle"),
     (lambda s: s.replace('mid = ["4 um"]', 'mid = ["4 um", "1 um"]'), "output.probes.mid", "1 coordinate"),
-    (lambda s: s.replace("0.34", "1.34"), "parameters.transport.x_initial", "non-physical value"),
+    (lambda s: s.replace("0.34", "1.34"), "[parameters]: transport.x_initial", "non-physical value"),
     (lambda s: s.replace("n_cells = 20", 'n_cells = 20\n[solver]\ndt_initial = "1 s"\ndt_max = "0.1 s"'),
      "solver.dt_initial", "dt_initial <= dt_max"),
     (lambda s: s.replace('"discharge at 1C to 10 % DOD"', '"charge at 1C to 10 % DOD"'), "protocol[0].until.dod",
@@ -150,7 +152,8 @@ def test_case_file_errors_exit_2_with_one_line_and_write_nothing(tmp_path, run_c
     assert run_cli(path, "--out", out, "--quiet") == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "Traceback" not in err
-    assert err.startswith(f"sim run: error: {path}: {where}: "), err
+    sep = " " if where.startswith("[") else ": "     # "case.toml [parameters]: key" or "case.toml: key"
+    assert err.startswith(f"sim run: error: {path}{sep}{where}: "), err
     assert what in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["case.toml"]      # nothing written, no staging folder
 
@@ -178,3 +181,83 @@ def test_shipped_cases_are_valid():
     liu = load_case(VALIDATION_CASES / "liu2024_10C.toml")
     assert liu.geometry == "axisym" and liu.output.maps_at_dod == (0.1, 0.2)
     assert liu.protocol == (Galvanostatic(10.0, "discharge", Stop(dod=0.2)),)
+
+
+# ----------------------------------------------------------------------------------------- sim params --from-bpx
+def test_params_from_bpx_writes_a_set_a_case_can_use_and_prints_the_report(tmp_path, monkeypatch, capsys):
+    import json
+
+    from sim import resources
+    from sim.params import load_params
+
+    monkeypatch.setattr(cli, "COMMANDS", {"params": "sim.params_cli"})
+    bpx = resources.data_dir("params") / "examples" / "lmr_particle_bpx.json"
+    out = tmp_path / "runpath.toml"
+    assert cli.main(["params", "--from-bpx", str(bpx), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "Positive electrode.Particle radius [m]" in text and "-> geometry.particle_radius" in text
+    assert "mechanics.youngs_modulus" in text.split("lacking in BPX")[1]          # what BPX lacks, marked assumed
+    assert "Porosity" in text.split("ignored")[1]
+    radius = json.loads(bpx.read_text())["Parameterisation"]["Positive electrode"]["Particle radius [m]"]
+    assert load_params(out).geometry.particle_radius == radius
+    case = load_case({**__import__("tomllib").loads(GOOD), "params": str(out)})   # a case runs on it
+    assert case.load_params().geometry.particle_radius == radius
+    before = out.read_text()
+    for argv, key in [(["--from-bpx", str(bpx), "--out", str(out)], "--out: "),          # exists: no --overwrite
+                      (["--from-bpx", str(bpx)], "--out: "),
+                      (["--from-bpx", str(tmp_path / "none.json"), "--out", str(tmp_path / "n.toml")], "none.json: "),
+                      (["liu2024", "--out", str(tmp_path / "x.toml")], "--out: ")]:
+        assert cli.main(["params", *argv]) == 2
+        err = capsys.readouterr().err
+        assert key in err and "Traceback" not in err, err
+    assert out.read_text() == before and sorted(p.name for p in tmp_path.iterdir()) == ["runpath.toml"]
+
+
+# ----------------------------------------------------------------------------------------- cost and case names
+THREE_D = 'model = "lithium"\nparams = "liu2024"\ngeometry = "3d"\n[[protocol]]\nstep = "discharge at 1C for 10 s"\n'
+
+
+@pytest.mark.parametrize("where", ["--set", "file"])
+def test_a_mesh_too_large_is_refused_before_it_is_built_naming_the_key_and_the_limit(tmp_path, run_cli, capsys, where):
+    path = tmp_path / "big.toml"
+    text = THREE_D + ('[mesh]\nsize_inner = "1e-6 um"\n' if where == "file" else "")
+    path.write_text(text)
+    extra = ["--set", "mesh.size_inner=1e-6 um"] if where == "--set" else []
+    assert run_cli(path, "--out", tmp_path / "r", "--quiet", *extra) == 2
+    err = capsys.readouterr().err.strip()
+    origin = "--set" if where == "--set" else str(path)
+    assert err.startswith(f"sim run: error: {origin}: mesh.size_inner: this 3d case would have about "), err
+    assert "SIM_MAX_UNKNOWNS=" in err and "SIM_MAX_MEMORY_GB=" in err and "\n" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.toml"]
+    # a coarse bulk is blamed on size_outer
+    assert run_cli(path, "--out", tmp_path / "r", "--quiet", "--set", "mesh.size_outer=1e-3 um",
+                   "--set", "mesh.size_inner=1e-3 um") == 2
+    assert "--set: mesh.size_outer: " in capsys.readouterr().err
+
+
+def test_the_cost_check_passes_the_shipped_cases_and_the_limit_can_be_raised(monkeypatch):
+    from sim.lithium.run import VALIDATION_CASES
+
+    for path in VALIDATION_CASES.glob("*.toml"):
+        case = load_case(path)
+        cost = case.check_cost(case.load_params())
+        assert 0 < cost.unknowns < 5e6
+    big = load_case(__import__("tomllib").loads(THREE_D), {"mesh.size_outer": "0.05 um"})
+    with pytest.raises(InputError, match="mesh.size_outer"):
+        big.check_cost(big.load_params())
+    monkeypatch.setenv("SIM_MAX_UNKNOWNS", "1e12")
+    monkeypatch.setenv("SIM_MAX_MEMORY_GB", "1e6")
+    assert big.check_cost(big.load_params()).unknowns > 5e6
+
+
+def test_sim_run_takes_a_shipped_case_name(tmp_path, run_cli, capsys):
+    from sim import resources
+    from sim.lithium.run import case_path
+
+    assert case_path("liu2024_10C") == resources.case("liu2024_10C")
+    assert case_path(str(tmp_path / "missing.toml")) == str(tmp_path / "missing.toml")
+    assert run_cli("liu2024_11C", "--out", tmp_path / "r", "--quiet") == 2
+    err = capsys.readouterr().err
+    assert "case: no case file 'liu2024_11C'" in err and "liu2024_10C" in err
+    assert run_cli(tmp_path / "missing.toml", "--out", tmp_path / "r", "--quiet") == 2
+    assert "missing.toml: case file not found" in capsys.readouterr().err

@@ -64,7 +64,8 @@ def test_sim_run_radial_sphere_writes_a_complete_folder(tmp_path, run_cli, capsy
     assert "completed" in capsys.readouterr().out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["res", "sphere.toml"]   # no staging folder left
     assert {p.name for p in out.iterdir()} == {"summary.json", "timeseries.csv", "params.json", "hotspots.csv",
-                                               "fields", "maps"}
+                                               "fields", "maps", ".sim-result.json"}
+    assert json.loads((out / ".sim-result.json").read_text())["command"] == "sim run"
     for stem in ("c", "displacement", "stress"):
         assert (out / "fields" / f"{stem}.bp" / "md.idx").stat().st_size > 0
     for stem in ("dod_5", "dod_10"):
@@ -105,14 +106,18 @@ def test_sim_run_radial_sphere_writes_a_complete_folder(tmp_path, run_cli, capsy
     assert len(rows) == s["time_steps"] + 1
     t = np.array([float(r["t_s"]) for r in rows])
     assert t[0] == 0 and np.all(np.diff(t) > 0)
+    its = np.array([int(r["newton_iterations"]) for r in rows])      # per step; the total is in summary.json
+    assert its[0] == 0 and its[1:].min() >= 1 and its.max() < 30 and its.sum() == s["newton_iterations"]
     current = np.array([float(r["current_A"]) for r in rows if r["step"] == "0"][1:])
     assert np.allclose(current, current[0]) and current[0] > 0     # constant discharge current
 
     params = json.loads((out / "params.json").read_text())
     assert params["sim_version"] == s["sim_version"]
-    assert params["parameters"]["transport"]["x_initial"] == {"value": 0.34, "unit": "1",
-                                                              "source": params["parameters"]["transport"]["x_initial"]["source"]}
-    assert "override" in params["parameters"]["transport"]["x_initial"]["source"]
+    x0 = params["parameters"]["transport"]["x_initial"]
+    assert x0["value"] == 0.34 and x0["value_si"] == 0.34 and "override" in x0["source"]
+    radius = params["parameters"]["geometry"]["particle_radius"]      # units as users write them, SI beside
+    assert (radius["value"], radius["unit"], radius["value_si"]) == (pytest.approx(8.0), "\u03bcm", pytest.approx(8e-6))
+    assert params["parameters"]["mechanics"]["youngs_modulus"]["unit"] == "GPa"
 
     # never overwritten silently; --overwrite replaces the folder (here with a shorter run)
     before = (out / "summary.json").read_text()

@@ -49,7 +49,8 @@ def test_minimal_outputs_write_summary_and_timeseries_only(tmp_path, run_cli):
     case = tmp_path / "sphere.toml"
     case.write_text(TOML)
     assert run_cli(case, "--out", tmp_path / "min", "--outputs", "minimal", "--quiet") == 0
-    assert {p.name for p in (tmp_path / "min").iterdir()} == {"summary.json", "timeseries.csv", "params.json"}
+    assert {p.name for p in (tmp_path / "min").iterdir()} == {"summary.json", "timeseries.csv", "params.json",
+                                                            ".sim-result.json"}
     s = json.loads((tmp_path / "min" / "summary.json").read_text())
     assert s["outputs"] == "minimal" and s["maps"] == [] and "fields" not in s["files"]
     assert s["hot_spots"] and s["fracture"]["flaw"]["g_max_J_m2"] > 0       # still computed
@@ -58,7 +59,7 @@ def test_minimal_outputs_write_summary_and_timeseries_only(tmp_path, run_cli):
     with pytest.raises(SystemExit) as exit_:
         run_cli(case, "--out", tmp_path / "bad", "--outputs", "all", "--quiet")
     assert exit_.value.code == 2 and not (tmp_path / "bad").exists()
-    with pytest.raises(InputError, match="outputs 'some'"):
+    with pytest.raises(InputError, match=r"output\.outputs: got 'some'; allowed: full, minimal"):
         from sim.lithium.case import load_case
         load_case({**SPHERE, "output": {"outputs": "some"}})
 
@@ -125,3 +126,55 @@ def test_fracture_table_parses_into_phase_field_options_with_clear_errors(tmp_pa
         header = next(csv.reader(fh))
     assert {"damage_max", "crack_area_m2"} <= set(header)
     assert "damage_onset" in s["fracture"]
+
+
+class _Terminal(__import__("io").StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_ends_its_line_before_the_report_and_an_impossible_soc_is_flagged(tmp_path, run_cli, monkeypatch,
+                                                                                      capsys):
+    """The bar (stderr) is closed with a newline before the report (stdout) starts; a hold past the capacity
+    window gives SOC > 1, reported clamped to 1 with a warning and the raw value kept."""
+    import sys
+
+    from sim.lithium import recorder
+
+    monkeypatch.setattr(recorder, "BAR_DELAY", 1e-6)     # > 0: the case where a bar was left unterminated
+    term = _Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    case = tmp_path / "hold.toml"
+    case.write_text(TOML.replace('maps_at_dod = ["5 %"]', 'vtk = true\nvtx = false\nvtx_every = 5')
+                    .replace('"transport.x_initial" = 0.8', '"transport.x_initial" = 0.34')
+                    .replace('"charge at 1C for 60 s"', '"hold 4.6 V for 5 min"'))
+    assert run_cli(case, "--out", tmp_path / "res") == 0
+    bar = term.getvalue()
+    assert "1.00/1 steps" in bar and bar.endswith("\n"), repr(bar[-200:])
+    report = capsys.readouterr().out
+    assert report.startswith("completed: ") and "warning: SOC 1." in report
+    s = json.loads((tmp_path / "res" / "summary.json").read_text())
+    f = s["final"]
+    assert f["soc"] == 1.0 and f["dod"] == 0.0 and f["soc_raw"] > 1.05 and f["soc_raw"] == pytest.approx(1 - f["dod_raw"])
+    assert len(s["warnings"]) == 1 and "outside [0, 1]" in s["warnings"][0] and "hold 4.6 V" in s["warnings"][0]
+    with open(tmp_path / "res" / "timeseries.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert float(rows[-1]["soc"]) == 1.0 and s["steps"][0]["dod_end"] == 0.0 and s["steps"][0]["dod_end_raw"] < 0
+    tr = json.loads((tmp_path / "res" / "params.json").read_text())["parameters"]["transport"]
+    x_min, x_max = tr["x_min"]["value"], tr["x_max"]["value"]
+    assert 1 - (float(rows[-1]["x_mean"]) - x_min) / (x_max - x_min) == pytest.approx(f["soc_raw"], rel=1e-6)  # raw x
+
+    # output.vtk: a .pvd series of nodal fields next to the (here: disabled) VTX writes, listed in files
+    from sim.vtk import read_pvd
+    import meshio
+    import numpy as np
+
+    assert s["files"]["vtk"] == "fields/fields.pvd" and "fields" not in s["files"]
+    series = read_pvd(tmp_path / "res" / "fields" / "fields.pvd")
+    times = [float(r["t_s"]) for r in rows]
+    assert series[0][0] == 0.0 and series[-1][0] == pytest.approx(times[-1]) and len(series) >= len(rows) // 5
+    assert all(any(abs(t - u) <= 1e-9 * max(1, u) for u in times) for t, _ in series)
+    last = meshio.read(series[-1][1])
+    assert {"li_fraction", "displacement_m", "hoop_Pa", "von_mises_Pa"} <= set(last.point_data)
+    r = np.linalg.norm(last.points, axis=1)
+    assert last.point_data["li_fraction"][np.argmax(r)] == pytest.approx(float(rows[-1]["li_fraction_surface"]), rel=1e-9)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -42,15 +43,28 @@ def write_json(path: Path, data: dict) -> None:
 # ----------------------------------------------------------------------------------------- time series
 class TimeSeriesCSV:
     """A CSV with unit-suffixed column names, one row per accepted time step, flushed as it goes
-    (a failed run keeps its rows). Rank 0 writes; other ranks ignore the calls."""
+    (a failed run keeps its rows). Rank 0 writes; other ranks ignore the calls.
 
-    def __init__(self, path: Path, columns: list[str], comm):
+    ``offset``: continue an existing file (``--resume``) after its first ``offset`` bytes (what
+    :meth:`tell` returned at the checkpoint), dropping the rows written after it."""
+
+    def __init__(self, path: Path, columns: list[str], comm, *, offset: int | None = None):
         self.columns, self._file, self._writer = list(columns), None, None
         if comm.rank == 0:
-            self._file = open(path, "w", newline="")
+            if offset is None:
+                self._file = open(path, "w", newline="")
+            else:
+                self._file = open(path, "r+", newline="")
+                self._file.truncate(offset)
+                self._file.seek(offset)
             self._writer = csv.writer(self._file)
-            self._writer.writerow(self.columns)
+            if offset is None:
+                self._writer.writerow(self.columns)
             self._file.flush()
+
+    def tell(self) -> int | None:
+        """Bytes written so far (rank 0; None elsewhere)."""
+        return None if self._file is None else self._file.tell()
 
     def write(self, row: dict) -> None:
         if self._writer is None:
@@ -73,13 +87,148 @@ def _cell(v) -> str:
 
 
 # ----------------------------------------------------------------------------------------- VTX fields
+# ----------------------------------------------------------------------------------------- checkpoints
+CHECKPOINT = "checkpoint"        # folder inside the staging folder; swapped in whole, never half-written
+
+
+def write_checkpoint(folder: Path, comm, state: dict, arrays: dict[str, np.ndarray]) -> None:
+    """Save a checkpoint into ``folder/checkpoint``: each rank's ``arrays`` as ``rank<r>.npz``, rank 0's
+    ``state`` (JSON) last; written as ``checkpoint.new`` and renamed, so a kill leaves the previous one
+    (``checkpoint`` or, mid-swap, ``checkpoint.old``) intact. Collective."""
+    import shutil
+
+    new, cur, old = (folder / f"{CHECKPOINT}{tag}" for tag in (".new", "", ".old"))
+    if comm.rank == 0:
+        shutil.rmtree(new, ignore_errors=True)
+        new.mkdir()
+    comm.barrier()
+    with open(new / f"rank{comm.rank}.npz", "wb") as fh:
+        np.savez(fh, **arrays)
+    comm.barrier()
+    if comm.rank == 0:
+        (new / "state.json").write_text(json.dumps(_plain(state)))
+        shutil.rmtree(old, ignore_errors=True)
+        if cur.exists():
+            os.replace(cur, old)
+        os.replace(new, cur)
+        shutil.rmtree(old, ignore_errors=True)
+    comm.barrier()
+
+
+def checkpoint_dir(folder: Path) -> Path | None:
+    """The complete checkpoint in ``folder`` (``checkpoint``, else ``checkpoint.old``), or None."""
+    for name in (CHECKPOINT, f"{CHECKPOINT}.old"):
+        if (folder / name / "state.json").is_file():
+            return folder / name
+    return None
+
+
+def read_checkpoint(folder: Path, comm) -> tuple[dict, dict[str, np.ndarray]]:
+    """(state, this rank's arrays) of the checkpoint in ``folder``. Collective."""
+    where = checkpoint_dir(folder) if comm.rank == 0 else None
+    where = comm.bcast(where, root=0)
+    state = comm.bcast(json.loads((where / "state.json").read_text()) if comm.rank == 0 else None, root=0)
+    with np.load(where / f"rank{comm.rank}.npz", allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    return state, arrays
+
+
+def _plain(obj):
+    """numpy scalars/arrays and tuples -> JSON types (infinities stay floats: json writes Infinity)."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _plain(obj.tolist())
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def problem_state(problem) -> tuple[dict, dict[str, np.ndarray]]:
+    """Everything :class:`~sim.lithium.problem.LithiumProblem` carries from one accepted time step to the next:
+    scalars (t, step count, Newton count, next Δt, current, potential, Li balance, temperature, and where the
+    solver has them the drive and the multistep history) and this rank's part of every Function, Constant and
+    float array of the transport, the mechanics and its phase field (c, c_n, φ_s, u, stress, damage, history)."""
+    scalars = {name: getattr(problem, name) for name in _PROBLEM_SCALARS + _OPTIONAL_SCALARS if hasattr(problem, name)}
+    arrays = {"problem._u_accepted": problem._u_accepted} if problem._u_accepted is not None else {}
+    if hasattr(problem, "_history"):     # multistep time stepping: (t, c, Li inserted) of recent steps
+        scalars["_history"] = [(t, inserted) for t, _, inserted in problem._history]
+        arrays.update({f"problem._history.{i}": c for i, (_, c, _) in enumerate(problem._history)})
+    for prefix, part in _parts(problem):
+        for name, value in _state_objects(part):
+            arrays[f"{prefix}.{name}"] = _values(value).copy()
+    return scalars, arrays
+
+
+_PROBLEM_SCALARS = ("t", "steps", "iterations", "dt", "current", "potential", "_amount0", "_inserted",
+                    "temperature", "_phi_accepted")
+_OPTIONAL_SCALARS = ("rejected", "_drive")
+
+
+def _parts(problem):
+    mech = problem.mechanics
+    return [("transport", problem.transport), ("mechanics", mech),
+            ("mechanics.phase_field", getattr(mech, "phase_field", None))]
+
+
+def _state_objects(part):
+    from dolfinx import fem
+
+    if part is None:
+        return []
+    return [(n, v) for n, v in sorted(vars(part).items())
+            if isinstance(v, (fem.Function, fem.Constant)) or (isinstance(v, np.ndarray) and v.dtype.kind == "f")]
+
+
+def _values(obj) -> np.ndarray:
+    """The array behind a Function (``x.array``), a Constant (``value``) or a float array."""
+    if hasattr(obj, "x"):
+        return obj.x.array
+    return np.asarray(obj.value if hasattr(obj, "value") else obj)
+
+
+def restore_problem(problem, scalars: dict, arrays: dict[str, np.ndarray]) -> None:
+    """Put a :func:`problem_state` back into an initialised problem built from the same case on as many ranks."""
+    from sim.errors import InputError
+
+    def misfit(what: str):
+        return InputError(f"the checkpoint does not fit this mesh ({what}); it was written by another mesh or number "
+                          f"of MPI ranks: run without --resume", key="--resume")
+
+    for name, value in scalars.items():
+        if name != "_history":
+            setattr(problem, name, tuple(value) if name == "_drive" and value is not None else value)
+    if problem._u_accepted is not None:
+        problem._u_accepted = arrays["problem._u_accepted"].copy()
+    if "_history" in scalars:
+        problem._history = [(t, arrays[f"problem._history.{i}"].copy(), inserted)
+                            for i, (t, inserted) in enumerate(scalars["_history"])]
+    for prefix, part in _parts(problem):
+        for name, value in _state_objects(part):
+            saved, target = arrays.get(f"{prefix}.{name}"), _values(value)
+            if saved is None or saved.shape != np.shape(target):
+                raise misfit(f"{prefix}.{name}")
+            if hasattr(value, "x"):
+                value.x.array[:] = saved
+            elif hasattr(value, "value"):
+                value.value = saved
+            else:
+                setattr(part, name, saved.copy())
+    problem._update_state()
+
+
 class FieldWriter:
     """VTX (.bp, ADIOS2) time series in ``folder``: one file per function space, e.g. ``c.bp``,
     ``displacement.bp``, ``stress.bp``. Each write copies the source Functions into private copies
     with unit-labelled names (``hoop_Pa``), so the solver's own names stay untouched. Collective."""
 
-    def __init__(self, folder: Path, fields: dict[str, dict[str, object]], comm):
-        """``fields``: file stem -> {output name (e.g. "hoop_Pa"): source Function}."""
+    def __init__(self, folder: Path, fields: dict[str, dict[str, object]], comm, *, suffix: str = ""):
+        """``fields``: file stem -> {output name (e.g. "hoop_Pa"): source Function}; ``suffix`` is appended to
+        each stem (``c_resume1.bp`` after a ``--resume``: VTX files cannot be appended to)."""
         from dolfinx import fem
         from dolfinx.io import VTXMeshPolicy, VTXWriter
 
@@ -88,7 +237,7 @@ class FieldWriter:
         for stem, group in fields.items():
             copies = [(src, fem.Function(src.function_space, name=name)) for name, src in group.items()]
             self._pairs += copies
-            self._writers.append(VTXWriter(comm, folder / f"{stem}.bp", [c for _, c in copies], engine="BP4",
+            self._writers.append(VTXWriter(comm, folder / f"{stem}{suffix}.bp", [c for _, c in copies], engine="BP4",
                                            mesh_policy=VTXMeshPolicy.reuse))
 
     def write(self, t: float) -> None:

@@ -25,7 +25,8 @@ from sim.lithium.protocol import Galvanostatic, Potentiostatic, Rest
 from sim.lithium.transport import NewtonFailure
 from sim.units import FARADAY
 
-_TOL = {"dod": 1e-9, "soc": 1e-9, "voltage": 1e-6}   # landing tolerances (fraction, fraction, V)
+# landing tolerances: fraction, fraction, V, and |I|/I_cut - 1 for a current stop (relative)
+_TOL = {"dod": 1e-9, "soc": 1e-9, "voltage": 1e-6, "current": 1e-6}
 _MAX_HALVINGS = 10
 _SAFETY, _GROW_MAX, _SHRINK_MIN = 0.9, 2.0, 0.2   # step-size controller (Hairer–Wanner II.4)
 _OMEGA_MAX = 2.0       # largest BDF2 step ratio Δt/Δt_prev used (zero-stable below 1 + √2)
@@ -171,19 +172,33 @@ class LithiumProblem:
         raise InputError(f"unknown protocol step {type(step).__name__}", key="step")
 
     def _events(self, stop) -> dict[str, float]:
-        return {k: v for k, v in (("dod", stop.dod), ("soc", stop.soc), ("voltage", stop.voltage)) if v is not None}
+        return {k: v for k, v in (("dod", stop.dod), ("soc", stop.soc), ("voltage", stop.voltage),
+                                  ("current", stop.current)) if v is not None}
 
     def _event_values(self, events) -> dict[str, float]:
         now = {"dod": self.dod, "soc": self.soc, "voltage": self.potential}
-        return {k: now[k] - target for k, target in events.items()}
+        out = {k: now[k] - target for k, target in events.items() if k != "current"}
+        if "current" in events:
+            # |I|/I_cut - 1, the same event function as the landing; +1 until the step has a current of
+            # its own (the current before it belongs to the previous drive)
+            out["current"] = abs(self.current) / events["current"] - 1.0 if self._step_accepted else 1.0
+        return out
 
     def run_step(self, step, on_step: Callable[["LithiumProblem"], None] | None = None) -> str:
-        """Advance one protocol step until its Stop is met (landing on it); returns "dod"|"soc"|"voltage"|"time"."""
+        """Advance one protocol step until its Stop is met (landing on it); returns "dod"|"soc"|"voltage"|"current"|"time".
+
+        A current stop (``Stop.current``, A) ends a potentiostatic hold at the time its decaying |I| reaches
+        the cut-off, found like the other events: a sign change of |I|/I_cut − 1 between two accepted steps,
+        then regula falsi on Δt."""
         if self.transport is None:
             raise RuntimeError("call initialise() before run_step()")
         applied = self._configure(step)
         stop = step.until
         events = self._events(stop)
+        if "current" in events and not isinstance(step, Potentiostatic):
+            raise InputError("a current stop ends a potentiostatic hold; a galvanostatic step or a rest keeps its "
+                             "current", key="until.current")
+        self._step_accepted = False
         t_end = self.t + stop.time if stop.time is not None else np.inf
         rate = applied / (FARADAY * self.params.transport.c_max * self.volume) / (
             self.params.transport.x_max - self.params.transport.x_min)   # d(dod)/dt, exact for galvanostatic
@@ -234,6 +249,7 @@ class LithiumProblem:
                 dt_used, its = self._land(first, events[first], dt_used, before[first], after[first], its)
                 proposal = max(proposal, self.dt)     # landing shortens this step only, not the next
             self._accept(dt_used, its, applied)
+            self._step_accepted = True
             self.dt = min(proposal, self.dt_max)
             if on_step is not None:
                 on_step(self)
@@ -413,6 +429,9 @@ class LithiumProblem:
         x_mean = self.transport.amount() / (tr.c_max * self.volume)
         dod = (x_mean - tr.x_min) / (tr.x_max - tr.x_min)
         now = {"dod": dod, "soc": 1 - dod, "voltage": float(self.transport.phi.value)}
+        if "current" in events:     # only holds stop on a current: the candidate's Butler-Volmer current
+            now["current"] = abs(self.transport.anodic_current()) / events["current"] - 1.0
+            return {k: (now[k] if k == "current" else now[k] - target) for k, target in events.items()}
         return {k: now[k] - target for k, target in events.items()}
 
     def _land(self, name, target, dt_hi, e_lo, e_hi, its) -> tuple[float, int]:

@@ -18,10 +18,13 @@ class Stop:
     soc: float | None = None        # fraction
     voltage: float | None = None    # V: lower cut-off on discharge, upper on charge
     time: float | None = None       # s, duration of the step
+    current: float | None = None    # A > 0: a hold stops once |I| <= current (e.g. C/50 of the particle)
 
     def __post_init__(self):
-        if all(v is None for v in (self.dod, self.soc, self.voltage, self.time)):
-            raise ValueError("a step needs at least one stop condition (dod, soc, voltage or time)")
+        if all(v is None for v in (self.dod, self.soc, self.voltage, self.time, self.current)):
+            raise ValueError("a step needs at least one stop condition (dod, soc, voltage, time or current)")
+        if self.current is not None and not self.current > 0:
+            raise ValueError(f"a current stop must be > 0 A, got {self.current!r}")
 
 
 @dataclass(frozen=True)

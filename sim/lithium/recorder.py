@@ -5,10 +5,17 @@ probe values (points located once per mesh, :class:`PointSampler`); the onset sc
 gives a tensile strength (max principal σ₁/σ_f and the Weibull P_f, :mod:`sim.fracture.criteria`); the
 stresses of every dof for the hot spots (:class:`~sim.fracture.hotspots.HotSpotTracker`, on disk).
 
-``outputs = "full"`` adds VTX fields every ``output.vtx_every`` steps, and the data of section maps at
-the map DODs (and at the strength onset), saved as ``.npz``; the PNGs are drawn from those arrays once
-the run is over, so they can mark the hot spots and the onset point. ``"minimal"`` (sweeps) writes only
+``outputs = "full"`` adds VTX fields every ``output.vtx_every`` steps (and, with ``output.vtk``, the same
+fields as VTK ``.vtu`` files listed in ``fields/fields.pvd``), and the data of section maps at the map
+DODs (and at the strength onset), saved as ``.npz``; the PNGs are drawn from those arrays once the run
+is over, so they can mark the hot spots and the onset point. ``"minimal"`` (sweeps) writes only
 summary.json and timeseries.csv.
+
+Checkpoints (for ``sim run --resume``) are written every ``output.checkpoint_every`` accepted steps
+and every ``output.checkpoint_seconds`` of wall time into ``checkpoint/`` of the staging folder:
+the solver state (:func:`~sim.lithium.exports.problem_state`) and the recorder's own (:meth:`Recorder.state`:
+extremes, pending maps, the bytes of timeseries.csv written, hot-spot records, ...). A recorder built
+with ``resume=`` continues from one as if the run had never stopped.
 
 Coordinates in everything written: physical (x, y, z) in m; a 1D radial r is (0, 0, r), an axisymmetric
 (r, z) is (r, 0, z).
@@ -17,7 +24,9 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +37,7 @@ HOT_SPOT_STRESSES = ("max_principal", "hoop")
 DAMAGE_ONSET = 0.01                                 # phase field: onset when max d first exceeds this
 COORDINATES = "physical (x, y, z) in m; 1D radial r -> (0, 0, r); axisymmetric (r, z) -> (r, 0, z)"
 _DOD_TOL = 1e-7
+BAR_DELAY = 2.0                                     # s before the progress bar appears (short runs show none)
 
 
 class PointSampler:
@@ -98,7 +108,9 @@ class Recorder:
     """
 
     def __init__(self, folder: Path, spec, problem, probes: dict[str, np.ndarray], comm, *, progress: bool,
-                 outputs: str = "full"):
+                 outputs: str = "full", resume: tuple[dict, dict] | None = None):
+        """``resume``: (state, arrays) of a checkpoint (:func:`sim.lithium.exports.read_checkpoint`) whose solver
+        state the caller has put back into ``problem``; the recorder then continues its files from there."""
         from sim.fracture.hotspots import BoundaryDistance, HotSpotTracker, centroid, to_mesh
         from sim.lithium.exports import Extremes, FieldWriter, TimeSeriesCSV
 
@@ -116,6 +128,12 @@ class Recorder:
         self._last_dod = problem.dod
         self._last_t = problem.t
         self._since_vtx, self._vtx_t = 0, None
+        self._last_iterations = problem.iterations
+        self._t0, self._dod0 = problem.t, problem.dod
+        self.resumes: list[dict] = []           # where each --resume picked up
+        self.warnings: list[str] = []
+        self._wall_before = 0.0                 # wall time (s) of the runs before the last resume
+        self._since_checkpoint, self._checkpoint_wall = 0, time.monotonic()
         self.times, self.dods, self.c_rates, self.step_of = [], [], [], []
         mech_params = problem.params.mechanics if self.mech else None
         self.strength = getattr(mech_params, "tensile_strength", None) if mech_params else None
@@ -141,10 +159,18 @@ class Recorder:
         self.onset, self.damage_onset = None, None
         self._ratio_prev = None
         self.ratio_max, self.pf_max = None, None
-        self.csv = TimeSeriesCSV(folder / "timeseries.csv", columns, comm)
-        self.vtx = FieldWriter(folder / "fields", self._vtx_fields(), comm) if self.full and spec.output.vtx else None
+        state = None if resume is None else resume[0]
+        if state is not None:
+            self._restore(*resume)
+        self.csv = TimeSeriesCSV(folder / "timeseries.csv", columns, comm,
+                                 offset=None if state is None else state["csv_bytes"])
+        suffix = f"_resume{len(self.resumes)}" if self.resumes else ""
+        self.vtx = (FieldWriter(folder / "fields", self._vtx_fields(), comm, suffix=suffix)
+                    if self.full and spec.output.vtx else None)
+        self.vtk = self._vtk_series(None if state is None else state["vtk_steps"])
         self._coords = {}
         self.bar = self._progress_bar(progress)
+        self.bar.update(self.step_index)
 
     def _weibull(self, sigma1, mech):
         from sim.fracture.criteria import WeibullIntegral
@@ -159,7 +185,9 @@ class Recorder:
         from tqdm import tqdm
 
         disabled = not progress or self.comm.rank != 0 or not sys.stderr.isatty()
-        return tqdm(total=len(self.spec.protocol), unit="step", file=sys.stderr, disable=disabled, delay=2.0,
+        # advanced with update() only: tqdm then knows the bar was shown and ends its line on close(), so
+        # the report after it starts on a line of its own (a bar moved by refresh() is left unterminated)
+        return tqdm(total=len(self.spec.protocol), unit="step", file=sys.stderr, disable=disabled, delay=BAR_DELAY,
                     bar_format="{l_bar}{bar}| {n:.2f}/{total} steps [{elapsed}<{remaining}{postfix}]")
 
     def _step_fraction(self, step, t0: float, dod0: float) -> float:
@@ -173,6 +201,25 @@ class Recorder:
         return min(max(done, 0.0), 1.0)
 
     # ------------------------------------------------------------------ fields
+    def _vtk_series(self, steps):
+        """``fields/fields.pvd`` (VTK, :class:`sim.vtk.FieldSeries`) when ``output.vtk``; ``steps``: the (t, file)
+        entries already written before a resume."""
+        from sim.vtk import FieldSeries
+
+        if not (self.full and self.spec.output.vtk):
+            return None
+        series = FieldSeries(self.folder / "fields", "fields", self.problem.pmesh.mesh, comm=self.comm)
+        series.steps = [(float(t), str(name)) for t, name in (steps or [])]
+        return series
+
+    def _vtk_fields(self) -> dict:
+        p = self.problem
+        fields = {"li_fraction": _li_fraction(p)}
+        if self.mech:
+            s = p.stress_fields()
+            fields.update({"displacement_m": p.u, "hoop_Pa": s["hoop"], "von_mises_Pa": s["von_mises"]})
+        return fields
+
     def _vtx_fields(self) -> dict:
         p = self.problem
         fields = {"c": {"c_mol_m3": p.c}}
@@ -184,17 +231,25 @@ class Recorder:
         return fields
 
     def _write_vtx(self, force: bool = False) -> None:
+        """VTX (and VTK) fields every ``output.vtx_every`` steps, or now (``force``); once per time."""
         every = self.spec.output.vtx_every
-        if self.vtx is None or not (force or (every and self._since_vtx >= every)) or self.problem.t == self._vtx_t:
+        if (self.vtx is None and self.vtk is None) or not (force or (every and self._since_vtx >= every)) \
+                or self.problem.t == self._vtx_t:
             return
         if self.mech:
             self.problem.stress_fields()   # refresh the cached stress functions
-        self.vtx.write(self.problem.t)
+        if self.vtx is not None:
+            self.vtx.write(self.problem.t)
+        if self.vtk is not None:
+            self.vtk.write(self.problem.t, self._vtk_fields())
         self._since_vtx, self._vtx_t = 0, self.problem.t
 
     # ------------------------------------------------------------------ per accepted step
     def start(self) -> None:
-        """Record the initial state (t = 0)."""
+        """Record the initial state (t = 0); after a resume, nothing (its rows are in timeseries.csv)."""
+        self._started = time.monotonic()
+        if self.resumes:
+            return
         self._record()
         self._write_vtx(force=True)
         self._maps_due()
@@ -205,9 +260,10 @@ class Recorder:
 
         p = self.problem
         kind = p.pmesh.kind
-        row = {"t_s": p.t, "step": self.step_index, "dt_s": p.t - self._last_t, "dod": p.dod, "soc": p.soc,
+        dod = _clamp(p.dod)      # reported DOD/SOC within [0, 1]; x_mean keeps the raw state (see _state_warnings)
+        row = {"t_s": p.t, "step": self.step_index, "dt_s": p.t - self._last_t, "dod": dod, "soc": 1.0 - dod,
                "x_mean": p.x_mean, "potential_V": p.potential, "current_A": p.current,
-               "newton_iterations": p.iterations}
+               "newton_iterations": p.iterations - self._last_iterations}   # this step's, failed tries included
         if self.mech:
             fields = p.stress_fields()
             at_max = None
@@ -216,10 +272,10 @@ class Recorder:
                 (hi, at_hi), (lo, at_lo) = field_extremes(f, self.comm, self._coords.setdefault(s, _owned_coords(f)))
                 at_hi, at_lo = to_physical(kind, at_hi)[0], to_physical(kind, at_lo)[0]
                 row[f"{s}_max_Pa"] = hi
-                self.extremes.update(f"{s}_Pa", hi, p.t, p.dod, at_hi, which="max")
+                self.extremes.update(f"{s}_Pa", hi, p.t, dod, at_hi, which="max")
                 if s in SIGNED:
                     row[f"{s}_min_Pa"] = lo
-                    self.extremes.update(f"{s}_Pa", lo, p.t, p.dod, at_lo, which="min")
+                    self.extremes.update(f"{s}_Pa", lo, p.t, dod, at_lo, which="min")
                 if s == "max_principal":
                     at_max = at_hi
             self.tracker.record()
@@ -232,11 +288,11 @@ class Recorder:
                 for name, v in zip(self.probe_names, values):
                     row[f"{s}_{name}_Pa" if s != "li_fraction" else f"li_fraction_{name}"] = v
                     if s != "li_fraction":
-                        self.extremes.update(f"{name}.{s}_Pa", v, p.t, p.dod, which="both" if s in SIGNED else "max")
-        self.times.append(p.t), self.dods.append(p.dod), self.step_of.append(self.step_index)
+                        self.extremes.update(f"{name}.{s}_Pa", v, p.t, dod, which="both" if s in SIGNED else "max")
+        self.times.append(p.t), self.dods.append(dod), self.step_of.append(self.step_index)
         self.c_rates.append(abs(p.current) * 3600.0 / p.capacity)
         self.csv.write(row)
-        self._last_t = p.t
+        self._last_t, self._last_iterations = p.t, p.iterations
         return row
 
     def _screen(self, row: dict, where: np.ndarray) -> None:
@@ -294,10 +350,66 @@ class Recorder:
         self._since_vtx += 1
         self._write_vtx()
         self._maps_due()
-        self.bar.n = self.step_index + self._step_fraction(self._step, self._t0, self._dod0)
         self.bar.set_postfix_str(f"t={problem.t:.4g} s DOD={problem.dod:.3f} U={problem.potential:.3f} V",
                                  refresh=False)
-        self.bar.refresh()
+        self.bar.update(self.step_index + self._step_fraction(self._step, self._t0, self._dod0) - self.bar.n)
+        self._since_checkpoint += 1
+        o = self.spec.output
+        every, seconds = o.checkpoint_every, o.checkpoint_seconds
+        due = (every and self._since_checkpoint >= every) or \
+            (seconds and time.monotonic() - self._checkpoint_wall >= seconds)
+        if self.comm.bcast(bool(due), root=0):        # one decision for all ranks (wall clocks differ)
+            self.checkpoint()
+
+    # ------------------------------------------------------------------ checkpoints
+    _STATE = ("pending", "maps", "steps", "step_index", "_last_dod", "_last_t", "_since_vtx", "_vtx_t", "times",
+              "dods", "c_rates", "step_of", "onset", "damage_onset", "_ratio_prev", "ratio_max", "pf_max",
+              "_last_iterations", "_t0", "_dod0", "resumes", "warnings")
+
+    def checkpoint(self) -> None:
+        """Write the solver's and the recorder's state into ``checkpoint/`` of the results folder. Collective."""
+        from sim.lithium.exports import problem_state, write_checkpoint
+
+        scalars, arrays = problem_state(self.problem)
+        state = {name: getattr(self, name) for name in self._STATE}
+        state.update(problem=scalars, maxima=self.extremes.maxima, minima=self.extremes.minima,
+                     sections=sorted(self._sections), csv_bytes=self.csv.tell(), dt_next=self.problem.dt,
+                     vtk_steps=None if self.vtk is None else self.vtk.steps, records=0,
+                     wall_s=self._wall_before + time.monotonic() - self._started)
+        if self.tracker is not None:
+            self.tracker._file.flush()
+            state["records"] = self.tracker.records
+            arrays["tracker.file"] = np.array(Path(self.tracker._file.name).name)
+            arrays.update({f"tracker.peak.{n}": v for n, v in self.tracker.peak.items()})
+        write_checkpoint(self.folder, self.comm, state, arrays)
+        self._since_checkpoint, self._checkpoint_wall = 0, time.monotonic()
+
+    def _restore(self, state: dict, arrays: dict) -> None:
+        """Take over a checkpoint's recorder state; the hot-spot records are copied into this run's scratch file."""
+        from sim.lithium.plots import load_section
+
+        for name in self._STATE:
+            setattr(self, name, state[name])
+        self._ratio_prev = None if self._ratio_prev is None else tuple(self._ratio_prev)
+        self.extremes.maxima, self.extremes.minima = state["maxima"], state["minima"]
+        self._wall_before = state["wall_s"]
+        self.resumes.append({"t_s": self.problem.t, "step": self.step_index, "time_steps": self.problem.steps})
+        if self.comm.rank == 0:
+            self._sections = {stem: load_section(self.folder / "maps" / f"{stem}.npz") for stem in state["sections"]}
+        if self.tracker is not None:
+            old = self.folder / str(arrays["tracker.file"])
+            size = state["records"] * len(self.tracker.names) * self.tracker.n * 8
+            with open(old, "rb") as fh:
+                while size > 0:
+                    chunk = fh.read(min(size, 1 << 24))
+                    if not chunk:
+                        break
+                    self.tracker._file.write(chunk)
+                    size -= len(chunk)
+            os.remove(old)
+            self.tracker.records = state["records"]
+            for name in self.tracker.names:
+                self.tracker.peak[name] = arrays[f"tracker.peak.{name}"].copy()
 
     # ------------------------------------------------------------------ maps
     def _maps_due(self) -> None:
@@ -340,42 +452,64 @@ class Recorder:
                           "data": f"maps/{stem}.npz", "probes": probes})
 
     # ------------------------------------------------------------------ protocol steps
-    def run_step(self, index: int, step) -> None:
-        """Run one protocol step, split at map DODs inside a galvanostatic step."""
-        from sim.lithium.case import describe_step
+    def run_step(self, index: int, step, *, resume_dt: float | None = None) -> None:
+        """Run one protocol step, split at map DODs inside a galvanostatic step.
 
+        ``resume_dt``: continue step ``index`` from a checkpoint taken inside it (its start time and DOD come
+        from the checkpoint), with this next Δt (s), so the time steps are those of an uninterrupted run."""
         p = self.problem
-        self.step_index, self._step, self._t0, self._dod0 = index, step, p.t, p.dod
+        self._step = step
+        if resume_dt is None:
+            self.step_index, self._t0, self._dod0 = index, p.t, p.dod
+        reason = "time"
         while True:
-            part = self._segment(step)
-            reason = p.run_step(part, on_step=self._on_step)
-            if part is step or reason != "dod":
+            part, split = self._segment(step)
+            if part is None:               # resumed exactly at the end of a timed step
+                break
+            dt_initial = p.dt_initial
+            if resume_dt is not None:      # the solver starts a step with dt_initial: continue with the saved Δt
+                p.dt_initial, resume_dt = resume_dt, None
+            try:
+                reason = p.run_step(part, on_step=self._on_step)
+            finally:
+                p.dt_initial = dt_initial
+            if not split or reason != "dod":
                 break
         self._write_vtx(force=True)
-        self.steps.append({"index": index, "step": describe_step(step), "stop_reason": reason, "t_end_s": p.t,
-                           "dod_end": p.dod, "potential_end_V": p.potential})
-        self.bar.n = index + 1
-        self.bar.refresh()
+        self.steps.append({"index": index, "step": self.spec.describe(index), "stop_reason": reason, "t_end_s": p.t,
+                           "dod_end": _clamp(p.dod), "potential_end_V": p.potential})
+        if _clamp(p.dod) != p.dod:
+            self.steps[-1]["dod_end_raw"] = p.dod
+        self.bar.update(index + 1 - self.bar.n)
 
     def _segment(self, step):
-        """``step`` itself, or a galvanostatic part of it that stops at the next pending map DOD."""
-        from sim.lithium.protocol import Galvanostatic, Stop
+        """(part, split): ``step`` itself, or the part of it that is left (after a map DOD or a resume); for a
+        galvanostatic step stopping at the next pending map DOD (``split``). Part None: a timed step has no
+        time left."""
+        import dataclasses
 
-        if not isinstance(step, Galvanostatic):
-            return step
+        from sim.lithium.protocol import Galvanostatic
+
         p, u = self.problem, step.until
+        if not isinstance(step, Galvanostatic):
+            if u.time is None or p.t == self._t0:
+                return step, False
+            remaining = u.time - (p.t - self._t0)
+            if remaining <= 1e-12 * max(1.0, abs(p.t)):
+                return None, False
+            return dataclasses.replace(step, until=dataclasses.replace(u, time=remaining)), False
         sign = 1.0 if step.direction == "discharge" else -1.0   # discharge raises the DOD
         ends = [d for d in (u.dod, None if u.soc is None else 1.0 - u.soc) if d is not None]
         ahead = [m for m in self.pending if sign * (m - p.dod) > _DOD_TOL
                  and all(sign * (end - m) > _DOD_TOL for end in ends)]
-        if not ahead:
-            return step
         remaining = None if u.time is None else u.time - (p.t - self._t0)
-        if remaining is not None and remaining <= 0:
-            return step
+        if remaining is not None and p.t > self._t0 and remaining <= 1e-12 * max(1.0, abs(p.t)):
+            return None, False
+        if not ahead:
+            return (step if remaining is None or p.t == self._t0 else
+                    dataclasses.replace(step, until=dataclasses.replace(u, time=remaining))), False
         target = min(ahead, key=lambda m: sign * (m - p.dod))
-        return Galvanostatic(step.c_rate, step.direction, Stop(dod=target, soc=u.soc, voltage=u.voltage,
-                                                               time=remaining))
+        return Galvanostatic(step.c_rate, step.direction, dataclasses.replace(u, dod=target, time=remaining)), True
 
     def close(self) -> None:
         self.csv.close()
@@ -524,8 +658,6 @@ class Recorder:
 
     # ------------------------------------------------------------------ summary
     def summary(self, status: str, error: dict | None, *, wall_time: float, version: str) -> dict:
-        from sim.lithium.case import describe_step
-
         p, spec = self.problem, self.spec
         hi, lo = self.extremes.maxima, self.extremes.minima
         probes = {}
@@ -534,8 +666,11 @@ class Recorder:
                             "maxima": {f"{s}_Pa": hi[f"{name}.{s}_Pa"] for s in STRESSES if f"{name}.{s}_Pa" in hi},
                             "minima": {f"{s}_Pa": lo[f"{name}.{s}_Pa"] for s in SIGNED if f"{name}.{s}_Pa" in lo}}
         files = {"timeseries": "timeseries.csv", "params": "params.json", "maps": [m["png"] for m in self.maps]}
-        if self.full and spec.output.vtx:
-            files["fields"] = [f"fields/{stem}.bp" for stem in self._vtx_fields()]
+        if self.full and spec.output.vtx:   # a resumed run continues in new VTX files (.bp cannot be appended to)
+            files["fields"] = [f"fields/{stem}{'' if k == 0 else f'_resume{k}'}.bp" for k in range(len(self.resumes) + 1)
+                               for stem in self._vtx_fields()]
+        if self.vtk is not None:
+            files["vtk"] = "fields/fields.pvd"
         if self.full and self.hot_spots:
             files["hot_spots"] = "hotspots.csv"
         fracture = getattr(self, "fracture", None)
@@ -546,9 +681,8 @@ class Recorder:
         return {
             "status": status, "error": error, "sim_version": version, "coordinates": COORDINATES,
             "case": {"file": spec.file, "title": spec.title, "params": p.params.name, "geometry": spec.geometry,
-                     "protocol": [describe_step(s) for s in spec.protocol]},
-            "final": {"t_s": p.t, "dod": p.dod, "soc": p.soc, "x_mean": p.x_mean, "potential_V": p.potential,
-                      "current_A": p.current},
+                     "protocol": [spec.describe(i) for i in range(len(spec.protocol))]},
+            "final": self._final(),
             "maxima": {f"{s}_Pa": hi[f"{s}_Pa"] for s in STRESSES if f"{s}_Pa" in hi},
             "minima": {f"{s}_Pa": lo[f"{s}_Pa"] for s in SIGNED if f"{s}_Pa" in lo},
             "probes": probes, "centroid_m": [float(v) for v in self.centroid],
@@ -557,9 +691,37 @@ class Recorder:
             "maps": self.maps, "steps": self.steps,
             "time_steps": p.steps, "newton_iterations": p.iterations,
             "mass_balance_error": p.mass_balance_error, "mesh": p.pmesh.summary(),
-            "wall_time_s": wall_time, "mpi_ranks": self.comm.size, "outputs": "full" if self.full else "minimal",
-            "files": files,
+            "wall_time_s": self._wall_before + wall_time, "mpi_ranks": self.comm.size,
+            "outputs": "full" if self.full else "minimal", "files": files, "resumed": self.resumes,
+            "warnings": self.warnings + self._state_warnings(),
         }
+
+    def _final(self) -> dict:
+        """The final state; SOC and DOD clamped to [0, 1] (``soc_raw``/``dod_raw`` hold the computed values)."""
+        p = self.problem
+        final = {"t_s": p.t, "dod": _clamp(p.dod), "soc": _clamp(p.soc), "x_mean": p.x_mean,
+                 "potential_V": p.potential, "current_A": p.current}
+        if final["soc"] != p.soc:
+            final.update(soc_raw=p.soc, dod_raw=p.dod)
+        return final
+
+    def _state_warnings(self) -> list[str]:
+        """Physically impossible states: an SOC outside [0, 1] at the end of a step (e.g. after a hold that
+        pushed x̄ past the capacity window [x_min, x_max] of the parameter set)."""
+        tr = self.problem.params.transport
+        out = []
+        for st in self.steps:
+            soc = 1.0 - st.get("dod_end_raw", st["dod_end"])
+            if not -1e-9 <= soc <= 1 + 1e-9:
+                out.append(f"SOC {soc:.4f} after step {st['index']} ({st['step']}) is outside [0, 1]: the mean Li "
+                           f"fraction left the capacity window [{tr.x_min:g}, {tr.x_max:g}] of the parameter set; "
+                           f"reported SOC and DOD are clamped to [0, 1] (raw values: final.soc_raw, steps[].dod_end_raw "
+                           f"and x_mean in timeseries.csv)")
+        return out
+
+
+def _clamp(v: float) -> float:
+    return min(max(float(v), 0.0), 1.0)
 
 
 def _finite(v):

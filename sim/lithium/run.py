@@ -5,12 +5,18 @@ refused unless ``--overwrite``) holds::
 
     summary.json       status, final SOC/potential, maxima over domain and time (hoop, von Mises,
                        max principal) and at the probe points, with times and DODs; hot spots, centroid;
-                       fracture (onset, failure probability, flaw criterion, fatigue); maps; wall time
-    timeseries.csv     one row per accepted time step; unit-suffixed columns (t_s, potential_V, hoop_bridge_Pa ...)
-    params.json        resolved parameters (SI) with their sources, the case as run, sim version
+                       fracture (onset, failure probability, flaw criterion, fatigue); maps; wall time;
+                       warnings (e.g. an SOC outside [0, 1], clamped); resumed (where --resume picked up)
+    timeseries.csv     one row per accepted time step; unit-suffixed columns (t_s, potential_V, hoop_bridge_Pa ...);
+                       newton_iterations is that step's count (the total is in summary.json)
+    params.json        resolved parameters in the units users write (value, unit, value_si, source), the case
+                       as run, sim version
     hotspots.csv       stress histories at the hot spots
     fatigue.csv        Paris-law crack length per hot spot vs cycle (cases with [fatigue])
-    fields/*.bp        VTX (ADIOS2) time series for ParaView: c.bp, displacement.bp, stress.bp
+    fields/*.bp        VTX (ADIOS2) time series for ParaView: c.bp, displacement.bp, stress.bp (after a
+                       --resume the rest follows in c_resume1.bp, ...)
+    fields/fields.pvd  with output.vtk = true: the same times as VTK .vtu files (Li fraction, displacement,
+                       hoop, von Mises) for PyVista, meshio and ParaView
     maps/dod_20.png    section maps (Li fraction, hoop, von Mises in MPa, σ₁/σ_f, µm axes) at the case's DODs,
                        hot spots marked; maps/onset.png at the strength onset
     maps/dod_20.npz    the data behind each map
@@ -21,10 +27,18 @@ in :mod:`sim.lithium.recorder`.
 
 A :class:`~sim.errors.SolverError` keeps everything written so far, with ``status: "failed"``, the
 reason and the time in summary.json, and is re-raised (``sim run`` exits with 3).
+
+``--resume``: a run killed (even by kill -9) leaves its hidden staging folder ``.OUT.tmp-*`` with the last
+checkpoint (``output.checkpoint_every`` steps / ``output.checkpoint_seconds`` of wall time); the same
+command with ``--resume`` takes that folder over and continues from the checkpoint, with the time steps
+an uninterrupted run would have taken. Without ``--resume`` the next run of the same ``--out`` removes it.
 """
 from __future__ import annotations
 
 import math
+import os
+import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -40,7 +54,8 @@ def register(sub) -> None:
     from sim.params_cli import add_set_option
 
     p = sub.add_parser("run", help="run a Li transport + stress case file; write a results folder")
-    p.add_argument("case", help="case file (TOML), e.g. validation/cases/liu2024_10C.toml")
+    p.add_argument("case", help="case file (TOML), e.g. validation/cases/liu2024_10C.toml, or the name of a shipped "
+                                f"case ({', '.join(resources.listing('cases'))})")
     p.add_argument("--out", required=True, help="results folder (refused if it exists and is not empty)")
     add_set_option(p, 'override a parameter (geometry.void_radius="0.3 um") or a case entry '
                       '(solver.dt_max="2 s", geometry=radial, protocol[0].c_rate=5); repeatable')
@@ -48,6 +63,8 @@ def register(sub) -> None:
     p.add_argument("--outputs", choices=("full", "minimal"), default=None,
                    help="full (default: the case's output.outputs) or minimal: summary.json and timeseries.csv "
                         "only, no maps or VTX (for sweeps)")
+    p.add_argument("--resume", action="store_true", help="continue a killed run of the same --out from its last "
+                                                          "checkpoint (start afresh if there is none)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no report")
     p.set_defaults(func=run)
 
@@ -56,7 +73,7 @@ def run(args) -> int:
     from sim.params_cli import parse_overrides
 
     summary = run_case(args.case, args.out, parse_overrides(args.overrides), progress=not args.quiet,
-                       overwrite=args.overwrite, outputs=args.outputs)
+                       overwrite=args.overwrite, outputs=args.outputs, resume=args.resume)
     if not args.quiet and _world(None).rank == 0:
         print(report(summary, args.out))
     return 0
@@ -65,7 +82,8 @@ def run(args) -> int:
 def report(summary: dict, out) -> str:
     """A few human-readable lines about a finished run."""
     f = summary["final"]
-    lines = [f"{summary['status']}: {summary['time_steps']} time steps, {summary['newton_iterations']} Newton "
+    resumed = f" (resumed at t = {summary['resumed'][-1]['t_s']:.4g} s)" if summary.get("resumed") else ""
+    lines = [f"{summary['status']}{resumed}: {summary['time_steps']} time steps, {summary['newton_iterations']} Newton "
              f"iterations, {summary['wall_time_s']:.1f} s wall; results in {out}/",
              f"  final: t = {f['t_s']:.4g} s, SOC = {f['soc']:.4f}, potential = {f['potential_V']:.4f} V"]
     for name, m in summary["maxima"].items():
@@ -94,6 +112,7 @@ def report(summary: dict, out) -> str:
     if "fatigue" in fr and "hot_spots" in fr["fatigue"]:
         n = fr["fatigue"]["cycles_to_failure_min"]
         lines.append(f"  Paris-law cycles to failure (first hot spot to fail): {'> any' if n is None else f'{n:.4g}'}")
+    lines += [f"  warning: {w}" for w in summary.get("warnings", [])]
     return "\n".join(lines)
 
 
@@ -111,21 +130,24 @@ def _world(comm):
 
 
 def run_case(case, out_dir, overrides: dict | None = None, comm=None, progress: bool = True,
-             overwrite: bool = False, outputs: str | None = None) -> dict:
-    """Run a case (file path or dict) into ``out_dir``; return the summary (the content of summary.json).
+             overwrite: bool = False, outputs: str | None = None, resume: bool = False,
+             origin: str | dict = "--set") -> dict:
+    """Run a case (file path, shipped case name or dict) into ``out_dir``; return the summary (summary.json).
 
     ``outputs``: "full" or "minimal" (summary.json, timeseries.csv and params.json only); None: the
-    case's ``output.outputs``.
+    case's ``output.outputs``. ``resume``: continue from the checkpoint of a killed run of the same
+    ``out_dir`` (see the module docstring); without one the run starts from the beginning.
 
     ``overrides``: ``--set`` entries, parameter (``"geometry.void_radius": "0.3 um"``) or case
-    (``"solver.dt_max": "2 s"``). ``comm`` defaults to ``MPI.COMM_WORLD``. Bad input raises
-    :class:`InputError` before anything is written. A :class:`SolverError` is re-raised after the
+    (``"solver.dt_max": "2 s"``); ``origin`` names where they came from in errors. ``comm`` defaults
+    to ``MPI.COMM_WORLD``. Bad input (also a mesh too large for the machine, :meth:`Case.check_cost`)
+    raises :class:`InputError` before anything is written. A :class:`SolverError` is re-raised after the
     partial results are saved (``status: "failed"``); the summary is attached as ``err.summary``.
     """
     from sim import __version__
-    from sim.lithium.case import load_case
     from sim.io import StagedDir, check_out_dir
-    from sim.lithium.exports import write_json
+    from sim.lithium.case import load_case
+    from sim.lithium.exports import read_checkpoint, restore_problem, write_json
     from sim.lithium.problem import LithiumProblem
     from sim.lithium.recorder import Recorder
 
@@ -133,29 +155,43 @@ def run_case(case, out_dir, overrides: dict | None = None, comm=None, progress: 
         raise InputError(f"outputs {outputs!r} is not allowed; choose full or minimal", key="outputs")
     comm = _world(comm)
     wall0 = time.perf_counter()
-    spec = load_case(case, overrides)
+    spec = load_case(case_path(case), overrides, origin)
     params = spec.load_params()
     out = Path(out_dir)
     check_out_dir(out, overwrite)          # fail before the (slow) set-up
+    spec.check_cost(params)
+    outputs = outputs or spec.output.outputs
+    digest = _digest(spec, params, overrides, outputs, comm)
+    previous = _find_checkpoint(out, digest, comm) if resume else None
     pmesh = _build_mesh(spec, params, comm)
     try:
         problem = LithiumProblem(params, pmesh, coupling=spec.solver.coupling, dt_initial=spec.solver.dt_initial,
                                  dt_max=spec.solver.dt_max, mechanics=spec.solver.mechanics,
-                                 degree_c=spec.solver.degree_c, degree_u=spec.solver.degree_u)
+                                 degree_c=spec.solver.degree_c, degree_u=spec.solver.degree_u, fracture=spec.fracture)
     except InputError as err:
         if err.file is not None:
             raise
         raise InputError(err.detail, file=spec.file, key=f"solver.{err.key}") from None
     problem.initialise()
+    spec = spec.resolve(problem.capacity, params)      # currents in A or mA/g -> C-rates of this particle
     probes = _resolve_probes(spec, problem, params)
-    folder = StagedDir(out, comm=comm, overwrite=overwrite)
-    recorder = Recorder(folder.path, spec, problem, probes, comm, progress=progress,
-                        outputs=outputs or spec.output.outputs)
+    adopted = _set_aside(previous, out, comm)
+    folder = StagedDir(out, comm=comm, overwrite=overwrite, command="sim run")
+    state = None
+    if adopted is not None:
+        _take_over(adopted, folder.path, comm)
+        state = read_checkpoint(folder.path, comm)
+        restore_problem(problem, state[0]["problem"], state[1])
+    recorder = Recorder(folder.path, spec, problem, probes, comm, progress=progress, outputs=outputs, resume=state)
+    first = 0 if state is None else state[0]["step_index"]
     status, error, failure = "completed", None, None
     try:
         recorder.start()
-        for index, step in enumerate(spec.protocol):
-            recorder.run_step(index, step)
+        if comm.rank == 0:
+            (folder.path / "digest").write_text(digest)   # which case a checkpoint belongs to (--resume)
+        for index in range(first, len(spec.protocol)):
+            resumed = state is not None and index == first
+            recorder.run_step(index, spec.protocol[index], resume_dt=state[0]["dt_next"] if resumed else None)
     except SolverError as err:
         status, failure = "failed", err
         error = {"message": str(err), "time_s": err.time, "reason": err.reason}
@@ -175,7 +211,10 @@ def run_case(case, out_dir, overrides: dict | None = None, comm=None, progress: 
         write_json(folder.path / "summary.json", summary)
         write_json(folder.path / "params.json", {"sim_version": __version__, "case": spec.raw,
                                                  "case_file": spec.file, "overrides": dict(overrides or {}),
-                                                 "parameters": params.as_dict()})
+                                                 "parameters": params.as_dict("display")})
+        for name in ("checkpoint", "checkpoint.old", "checkpoint.new"):   # only for --resume of this run
+            shutil.rmtree(folder.path / name, ignore_errors=True)
+        (folder.path / "digest").unlink(missing_ok=True)
     folder.publish()
     if failure is not None:
         failure.summary = summary
@@ -183,6 +222,85 @@ def run_case(case, out_dir, overrides: dict | None = None, comm=None, progress: 
     if status == "interrupted":
         raise KeyboardInterrupt
     return summary
+
+
+def case_path(case):
+    """A case file path, a dict, or the name of a shipped case (``liu2024_10C``, :func:`sim.resources.case`)."""
+    if isinstance(case, dict) or Path(case).exists():
+        return case
+    name = str(case)
+    if "/" in name or name.endswith(".toml"):
+        return case                        # a missing file: load_case says so, naming it
+    try:
+        return resources.case(name)
+    except InputError as err:
+        raise InputError(f"no case file {name!r} and {err}", key="case") from None
+
+
+# ----------------------------------------------------------------------------------------- --resume
+def _digest(spec, params, overrides, outputs: str, comm) -> str:
+    """What a checkpoint must match to be resumed: the case as run, the resolved parameters, the outputs and ranks."""
+    import hashlib
+    import json
+
+    from sim.case import parameter_digest
+
+    text = json.dumps({"case": spec.raw, "overrides": overrides or {}, "outputs": outputs, "ranks": comm.size},
+                      sort_keys=True, default=str)
+    return hashlib.sha256((text + parameter_digest(params)).encode()).hexdigest()
+
+
+def _find_checkpoint(out: Path, digest: str, comm) -> Path | None:
+    """The newest staging folder of ``out`` left by a dead run with a checkpoint of this case (rank 0 looks)."""
+    from sim.case import OWNER, _alive
+    from sim.lithium.exports import checkpoint_dir
+
+    found, other = None, None
+    if comm.rank == 0:
+        candidates = []
+        for p in [*out.parent.glob(f".{out.name}.tmp-*"), *out.parent.glob(f".{out.name}.resume-*")]:
+            ckpt = checkpoint_dir(p) if p.is_dir() else None
+            if ckpt is None or _alive(p / OWNER):
+                continue
+            mine = (p / "digest").is_file() and (p / "digest").read_text() == digest
+            candidates.append((mine, (ckpt / "state.json").stat().st_mtime, p))
+        ours = sorted(c for c in candidates if c[0])
+        found = ours[-1][2] if ours else None
+        other = candidates[0][2] if candidates and not ours else None
+    found, other = comm.bcast((found, other), root=0)
+    if other is not None:
+        raise InputError(f"the checkpoint in {other} was written by a different case, parameter set, --set, "
+                         f"--outputs or number of MPI ranks; run without --resume to start again (the old staging "
+                         f"folder is then removed)", key="--resume")
+    if found is None and comm.rank == 0:
+        print(f"sim run: no checkpoint of this case for {out}; starting from the beginning", file=sys.stderr)
+    return found
+
+
+def _set_aside(previous: Path | None, out: Path, comm) -> Path | None:
+    """Rename the staging folder to resume to ``.OUT.resume-*`` so that the new stage's orphan clean-up keeps it."""
+    from sim.io import hidden_sibling
+
+    if previous is None:
+        return None
+    target = None
+    if comm.rank == 0:
+        target = previous if ".resume-" in previous.name else hidden_sibling(out, "resume")
+        if target != previous:
+            os.replace(previous, target)
+    return comm.bcast(target, root=0)
+
+
+def _take_over(old: Path, stage: Path, comm) -> None:
+    """Move the killed run's files into the new staging folder (keeping the new marker and owner)."""
+    from sim.case import MARKER, OWNER
+
+    if comm.rank == 0:
+        for entry in old.iterdir():
+            if entry.name not in (MARKER, OWNER):
+                os.replace(entry, stage / entry.name)
+        shutil.rmtree(old, ignore_errors=True)
+    comm.barrier()
 
 
 def _build_mesh(spec, params, comm):
