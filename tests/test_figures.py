@@ -222,7 +222,7 @@ def test_radial_profiles_at_several_dods(runs, tmp_path):
     assert len(panels[0].lines) == 1 + len(r.maps)               # one per DOD (+ the zero line)
     last = panels[0].lines[len(r.maps) - 1]
     x, y = np.asarray(last.get_xdata()), np.asarray(last.get_ydata())
-    void = r.parameters["parameters"]["geometry"]["void_radius"]["value"]      # m
+    void = r.parameters["parameters"]["geometry"]["void_radius"]["value_si"]      # m
     assert np.isnan(y[x < 0.95 * void * 1e6]).all() and np.isfinite(y[x > 7.0]).all()
     assert "bridge point" in fig._suptitle.get_text() and _offsets(fig) == []
     assert figures.plot_radial_profiles(r, tmp_path / "p.pdf", dods=[0.2], angle_deg=90)[0].is_file()

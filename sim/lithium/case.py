@@ -85,7 +85,7 @@ GEOMETRIES = ("radial", "hollow", "axisym", "3d")
 TOP_KEYS = ("model", "title", "params", "geometry", "parameters", "mesh", "solver", "output", "fracture", "fatigue",
             "protocol", "experiment")
 MESH_SIZE_KEYS = ("size_outer", "size_inner", "size_primary")
-MESH_KEYS = MESH_SIZE_KEYS + ("n_cells", "order")
+MESH_KEYS = MESH_SIZE_KEYS + ("n_cells", "order", "file")
 SOLVER_KEYS = ("coupling", "mechanics", "dt_initial", "dt_max", "degree_c", "degree_u")
 OUTPUT_KEYS = ("maps_at_dod", "probes", "vtx", "vtx_every", "vtk", "outputs", "hot_spots", "checkpoint_every",
                "checkpoint_seconds")
@@ -387,6 +387,7 @@ class SolverOptions:
 
 @dataclass(frozen=True)
 class MeshOptions:
+    file: Path | None = None      # a user's / imaged mesh (sim.mesh.read_mesh) instead of one built from the set
     n_cells: int | None = None    # radial | hollow
     order: int = 2                # axisym | 3d geometry order
 
@@ -453,7 +454,10 @@ class Case:
 
     def check_cost(self, pset: ParameterSet):
         """Refuse a mesh too large for the machine before it is built (:func:`sim.case.check_cost`), naming the
-        element-size key that sets the size and where it came from; returns the :class:`sim.case.Cost`."""
+        element-size key that sets the size and where it came from; returns the :class:`sim.case.Cost` (None for
+        a mesh read from a file: it exists already)."""
+        if self.mesh.file is not None:
+            return None
         dim = {"radial": 1, "hollow": 1, "axisym": 2, "3d": 3}[self.geometry]
         kw = dict(n_cells=self.mesh.n_cells, components=1 + (dim if self.solver.mechanics else 0),
                   degree=max(self.solver.degree_c, self.solver.degree_u if self.solver.mechanics else 1))
@@ -580,7 +584,8 @@ def _validate(raw: dict, file: str, base: Path, cli_parameters: dict, origins: d
     if mesh_t.has("n_cells") and geometry not in ("radial", "hollow"):
         raise InputError(f"n_cells sets the 1D radial mesh; for geometry {geometry!r} use size_outer and size_inner",
                          file=mesh_t.origin("n_cells"), key="mesh.n_cells")
-    mesh = MeshOptions(n_cells=mesh_t.integer("n_cells", None, ge=2, le=10**7), order=mesh_t.integer("order", 2, ge=1, le=2))
+    mesh = MeshOptions(file=_mesh_file(mesh_t, base, geometry),
+                       n_cells=mesh_t.integer("n_cells", None, ge=2, le=10**7), order=mesh_t.integer("order", 2, ge=1, le=2))
     sv = tables["solver"]
     solver = SolverOptions(coupling=sv.choice("coupling", ("one-way", "two-way"), "one-way"),
                            mechanics=sv.boolean("mechanics", True),
@@ -603,6 +608,28 @@ def _validate(raw: dict, file: str, base: Path, cli_parameters: dict, origins: d
                 parameters=parameters, cli_parameters=dict(cli_parameters), mesh=mesh, solver=solver,
                 output=output, protocol=protocol, raw=raw, fracture=fracture, fatigue=_fatigue(tables["fatigue"]),
                 cycle=cycle, density=density, origins={**origins, **param_origins})
+
+
+def _mesh_file(mesh_t, base: Path, geometry: str) -> Path | None:
+    """``[mesh] file`` (relative to the case file; ``sim run --mesh`` gives it absolute): a gmsh ``.msh`` (or
+    STEP/STL) read by :func:`sim.mesh.read_mesh`; the geometry must be the mesh's (3d or axisym)."""
+    if not mesh_t.has("file"):
+        return None
+    value = mesh_t.raw("file")
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"a mesh file path, e.g. file = \"particle.msh\"; got {value!r}", file=mesh_t.origin("file"),
+                         key="mesh.file")
+    path = Path(value).expanduser()
+    path = path if path.is_absolute() else base / path
+    if not path.is_file():
+        raise InputError(f"mesh file {path} not found", file=mesh_t.origin("file"), key="mesh.file")
+    if geometry not in ("axisym", "3d"):
+        raise InputError(f"a mesh file needs geometry = \"3d\" or \"axisym\" (got {geometry!r})",
+                         file=mesh_t.origin("file"), key="geometry")
+    if mesh_t.has("n_cells"):
+        raise InputError("n_cells builds a 1D mesh; with mesh.file the mesh is read as it is", file=mesh_t.origin("n_cells"),
+                         key="mesh.n_cells")
+    return path
 
 
 def _resolve_params(value, base: Path, file: str) -> Path:

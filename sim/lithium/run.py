@@ -65,6 +65,9 @@ def register(sub) -> None:
                         "only, no maps or VTX (for sweeps)")
     p.add_argument("--resume", action="store_true", help="continue a killed run of the same --out from its last "
                                                           "checkpoint (start afresh if there is none)")
+    p.add_argument("--mesh", metavar="FILE", help="run on this mesh (gmsh .msh with physical groups outer, void, "
+                                                  "pore_<i>; or STEP/STL) instead of one built from the parameter "
+                                                  "set; the same as [mesh] file in the case")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no report")
     p.set_defaults(func=run)
 
@@ -72,7 +75,10 @@ def register(sub) -> None:
 def run(args) -> int:
     from sim.params_cli import parse_overrides
 
-    summary = run_case(args.case, args.out, parse_overrides(args.overrides), progress=not args.quiet,
+    overrides = parse_overrides(args.overrides)
+    if args.mesh is not None:
+        overrides["mesh.file"] = str(Path(args.mesh).expanduser().resolve())
+    summary = run_case(args.case, args.out, overrides, progress=not args.quiet,
                        overwrite=args.overwrite, outputs=args.outputs, resume=args.resume)
     if not args.quiet and _world(None).rank == 0:
         print(report(summary, args.out))
@@ -304,7 +310,14 @@ def _take_over(old: Path, stage: Path, comm) -> None:
 
 
 def _build_mesh(spec, params, comm):
-    from sim.mesh import mesh_from_params, radial_mesh
+    from sim.mesh import mesh_from_params, radial_mesh, read_mesh
+
+    if spec.mesh.file is not None:
+        pmesh = read_mesh(spec.mesh.file, comm)
+        if pmesh.kind != spec.geometry:
+            raise InputError(f"{spec.mesh.file} is a {pmesh.kind} mesh but the case says geometry = "
+                             f"{spec.geometry!r}", file=spec.file, key="geometry")
+        return pmesh
 
     if spec.mesh.n_cells is not None:
         g = params.geometry
@@ -327,6 +340,8 @@ def _resolve_probes(spec, problem, params) -> dict[str, np.ndarray]:
     g = params.geometry
     R = g.particle_radius
     probes = spec.output.probes
+    if probes is None and spec.mesh.file is not None:
+        probes = ()      # a user's mesh: the parameter set's void and pores are not its cavities; hot spots instead
     if probes is None:   # default: the bridge point where there is one, and the outer pole
         probes = ((Probe("bridge", "bridge"),) if problem.bridge_point() is not None else ()) + \
                  (Probe("surface", "surface"),)
@@ -343,7 +358,8 @@ def _resolve_probes(spec, problem, params) -> dict[str, np.ndarray]:
         else:
             c = probe.where   # radial [r] -> (0, 0, r); axisym [r, z] -> (r, 0, z); 3d [x, y, z]
             point = np.array((0.0, 0.0, c[0]) if len(c) == 1 else (c[0], 0.0, c[1]) if len(c) == 2 else c)
-            _check_inside(spec, g, point, key)
+            if spec.mesh.file is None:      # the parameter set's spheres describe only meshes built from it
+                _check_inside(spec, g, point, key)
         out[probe.name] = np.asarray(point, dtype=float)
     return out
 

@@ -28,7 +28,7 @@ _PROCESS_LOCK = threading.Lock()
 def _run_lithium(case: str, out_dir: str, overrides: dict, comm) -> dict:
     from sim.lithium.run import run_case
 
-    return run_case(case, out_dir, overrides=overrides, comm=comm, progress=False)
+    return run_case(case, out_dir, overrides=overrides, comm=comm, progress=False, outputs="minimal")
 
 
 def _run_oxygen(case: str, out_dir: str, overrides: dict, comm) -> dict:
@@ -81,18 +81,14 @@ def _validate_oxygen(case: str, overrides: dict, origins: dict) -> str:
 
 
 def _validate_lithium(case: str, overrides: dict, origins: dict) -> str:
-    """The case as ``sim run`` reads it, and its mesh's cost (:func:`sim.case.particle_cost`) within the limit."""
-    from sim.case import check_cost, parameter_digest, particle_cost
+    """The case as ``sim run`` reads it (errors name the sweep file's axis or [set]), and its mesh's cost
+    within the limit (:meth:`sim.lithium.case.Case.check_cost`)."""
+    from sim.case import parameter_digest
     from sim.lithium.case import load_case
 
-    spec = load_case(case, overrides)
+    spec = load_case(case, overrides, origins)
     pset = spec.load_params()
-    dim = {"radial": 1, "hollow": 1, "axisym": 2, "3d": 3}[spec.geometry]
-    components = 1 + (dim if spec.solver.mechanics else 0)
-    cost = particle_cost(pset.geometry, pset.mesh, spec.geometry, n_cells=spec.mesh.n_cells,
-                         degree=max(spec.solver.degree_c, spec.solver.degree_u if spec.solver.mechanics else 1),
-                         components=components)
-    check_cost(cost, file=case, key="mesh.size_inner", what=f"this {spec.geometry} case")
+    spec.check_cost(pset)
     return parameter_digest(pset)
 
 
