@@ -35,7 +35,7 @@ HELP = {
     "params": "check a parameter set and print it with units and sources",
     "mesh": "build a particle mesh (gmsh) and write .msh + .xdmf",
     "microstructure": "place random non-overlapping pores in a particle and mesh it (3D)",
-    "demo": "build the reference meshes, fit the example O profile, run the Liu 2024 particle",
+    "demo": "build the reference meshes, fit the example O profile, run the Liu 2024 particle and an imaged one",
     "run": "run a Li transport + stress case file; write a results folder",
     "scenario": "run a paper scenario (GITT, thermal relaxation, aged vs fresh, secondary->primary coupling) "
                 "from a case file",

@@ -348,6 +348,10 @@ def _resolve_probes(spec, problem, params) -> dict[str, np.ndarray]:
     out = {}
     for probe in probes:
         key = f"output.probes.{probe.name}"
+        if spec.mesh.file is not None and probe.where in ("bridge", "surface"):
+            raise InputError(f"probe {probe.where!r} is placed from the parameter set's spheres, which do not "
+                             f"describe the mesh file {spec.mesh.file.name}; give coordinates, or rely on the "
+                             f"hot spots (output.hot_spots)", file=spec.file, key=key)
         if probe.where == "bridge":
             point = problem.bridge_point()
             if point is None:
