@@ -261,3 +261,20 @@ def test_sim_run_takes_a_shipped_case_name(tmp_path, run_cli, capsys):
     assert "case: no case file 'liu2024_11C'" in err and "liu2024_10C" in err
     assert run_cli(tmp_path / "missing.toml", "--out", tmp_path / "r", "--quiet") == 2
     assert "missing.toml: case file not found" in capsys.readouterr().err
+
+
+def test_solver_tolerances_reach_the_time_stepper(tmp_path):
+    """solver.rtol / solver.atol of a case set the BDF2 error control; a tighter rtol takes more steps."""
+    from sim.lithium.run import VALIDATION_CASES, run_case
+
+    case = VALIDATION_CASES / "sphere_radial_1C.toml"
+    steps = {}
+    for rtol in ("1e-4", "1e-6"):
+        s = run_case(case, tmp_path / rtol, {"solver.rtol": rtol, "solver.atol": "1e-7", "mesh.n_cells": 10,
+                                             "protocol[0].step": "discharge at 1C to 10 % DOD"},
+                     progress=False, outputs="minimal")
+        steps[rtol] = s["time_steps"]
+    assert steps["1e-6"] > steps["1e-4"]
+    with pytest.raises(InputError) as err:
+        load_case(case, {"solver.rtol": "2"})
+    assert err.value.key == "solver.rtol"

@@ -86,7 +86,7 @@ TOP_KEYS = ("model", "title", "params", "geometry", "parameters", "mesh", "solve
             "protocol", "experiment")
 MESH_SIZE_KEYS = ("size_outer", "size_inner", "size_primary")
 MESH_KEYS = MESH_SIZE_KEYS + ("n_cells", "order", "file")
-SOLVER_KEYS = ("coupling", "mechanics", "dt_initial", "dt_max", "degree_c", "degree_u")
+SOLVER_KEYS = ("coupling", "mechanics", "dt_initial", "dt_max", "degree_c", "degree_u", "rtol", "atol")
 OUTPUT_KEYS = ("maps_at_dod", "probes", "vtx", "vtx_every", "vtk", "outputs", "hot_spots", "checkpoint_every",
                "checkpoint_seconds")
 EXPERIMENT_KEYS = ("steps", "cycles", "density")
@@ -383,6 +383,8 @@ class SolverOptions:
     dt_max: float | None = None   # s; None: the solver's default
     degree_c: int = 1
     degree_u: int = 2
+    rtol: float = 1e-5            # BDF2 local error per step in Li fraction: atol + rtol |x|
+    atol: float = 1e-6
 
 
 @dataclass(frozen=True)
@@ -591,7 +593,8 @@ def _validate(raw: dict, file: str, base: Path, cli_parameters: dict, origins: d
                            mechanics=sv.boolean("mechanics", True),
                            dt_initial=sv.quantity("dt_initial", "s", 1e-3, gt=0),
                            dt_max=sv.quantity("dt_max", "s", None, gt=0),
-                           degree_c=sv.integer("degree_c", 1, ge=1, le=3), degree_u=sv.integer("degree_u", 2, ge=1, le=3))
+                           degree_c=sv.integer("degree_c", 1, ge=1, le=3), degree_u=sv.integer("degree_u", 2, ge=1, le=3),
+                           rtol=sv.quantity("rtol", "", 1e-5, gt=0, lt=1), atol=sv.quantity("atol", "", 1e-6, gt=0, lt=1))
     output = _output(tables["output"], geometry)
     protocol, cycle = _steps(raw, tables["experiment"], file, origins)
     ex = tables["experiment"]

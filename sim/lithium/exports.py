@@ -14,30 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.io import write_text_atomic
-
-
-# ----------------------------------------------------------------------------------------- JSON
-def json_ready(obj):
-    """Replace non-finite floats (not valid JSON) by strings and numpy scalars/arrays by Python values."""
-    if isinstance(obj, dict):
-        return {str(k): json_ready(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_ready(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return json_ready(obj.tolist())
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
-
-
-def write_json(path: Path, data: dict) -> None:
-    """Write JSON atomically (temp file + rename). Call on one rank."""
-    write_text_atomic(path, json.dumps(json_ready(data), indent=2, allow_nan=False) + "\n")
 
 
 # ----------------------------------------------------------------------------------------- time series

@@ -153,7 +153,8 @@ def run_case(case, out_dir, overrides: dict | None = None, comm=None, progress: 
     from sim import __version__
     from sim.io import StagedDir, check_out_dir
     from sim.lithium.case import load_case
-    from sim.lithium.exports import read_checkpoint, restore_problem, write_json
+    from sim.io import write_json
+    from sim.lithium.exports import read_checkpoint, restore_problem
     from sim.lithium.problem import LithiumProblem
     from sim.lithium.recorder import Recorder
 
@@ -173,7 +174,8 @@ def run_case(case, out_dir, overrides: dict | None = None, comm=None, progress: 
     try:
         problem = LithiumProblem(params, pmesh, coupling=spec.solver.coupling, dt_initial=spec.solver.dt_initial,
                                  dt_max=spec.solver.dt_max, mechanics=spec.solver.mechanics,
-                                 degree_c=spec.solver.degree_c, degree_u=spec.solver.degree_u, fracture=spec.fracture)
+                                 degree_c=spec.solver.degree_c, degree_u=spec.solver.degree_u, fracture=spec.fracture,
+                                 rtol=spec.solver.rtol, atol=spec.solver.atol)
     except InputError as err:
         if err.file is not None:
             raise
@@ -394,7 +396,7 @@ def demo_liu2024(out_dir, *, comm=None, progress: bool = True, overwrite: bool =
 
     Returns ``{"bridge_hoop_Pa": {"10C": ..., "0.1C": ...}, "ratio": ..., "png": ..., "runs": {...}}``.
     """
-    from sim.lithium.exports import write_json
+    from sim.io import write_json
     from sim.lithium.plots import load_section, plot_side_by_side
 
     comm = _world(comm)
