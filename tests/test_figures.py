@@ -196,10 +196,11 @@ def test_stress_vs_dod_overlays_rates(runs, tmp_path):
     results = {"10C": runs["10C"], "0.1C": runs["0.1C"]}
     fig = figures.stress_vs_dod_figure(results, points=("bridge",))
     panels = [ax for ax in fig.axes if ax.get_xlabel()]
-    assert [ax.get_ylabel() for ax in panels] == ["hoop stress σ_θθ (MPa)", "von Mises stress (MPa)"]
-    assert any("radial" in t.get_text() for t in fig.texts)     # not recorded at probes: said, not hidden
+    assert [ax.get_ylabel() for ax in panels] == ["hoop stress σ_θθ (MPa)", "radial stress σ_rr (MPa)",
+                                                  "von Mises stress (MPa)"]
+    assert not any("not recorded" in t.get_text() for t in fig.texts)   # every quantity asked for is recorded
     right = [ax for ax in fig.axes if not ax.get_xlabel()]       # the 0.1C run, ~100x smaller, on twin axes
-    assert len(right) == 2 and right[0].get_ylabel().endswith("0.1C")
+    assert len(right) == 3 and right[0].get_ylabel().endswith("0.1C")
     hoop10 = panels[0].lines[0].get_ydata()
     assert np.max(hoop10) == pytest.approx(runs["10C"].summary["probes"]["bridge"]["maxima"]["hoop_Pa"]["value"] * 1e-6,
                                            rel=1e-6)
@@ -217,7 +218,8 @@ def test_radial_profiles_at_several_dods(runs, tmp_path):
     r = runs["10C"]
     fig = figures.radial_profiles_figure(r)
     panels = [ax for ax in fig.axes if ax.get_xlabel()]
-    assert [ax.get_ylabel() for ax in panels] == ["hoop stress σ_θθ (MPa)", "von Mises stress (MPa)"]
+    assert [ax.get_ylabel() for ax in panels] == ["hoop stress σ_θθ (MPa)", "radial stress σ_rr (MPa)",
+                                                  "von Mises stress (MPa)"]
     assert {ax.get_xlabel() for ax in panels} == {"distance from the centre (µm)"}
     assert len(panels[0].lines) == 1 + len(r.maps)               # one per DOD (+ the zero line)
     last = panels[0].lines[len(r.maps) - 1]

@@ -79,8 +79,11 @@ def test_sim_run_radial_sphere_writes_a_complete_folder(tmp_path, run_cli, capsy
     assert s["status"] == "completed" and s["error"] is None
     assert s["final"]["dod"] == pytest.approx(0.1, abs=1e-8) and s["final"]["t_s"] == pytest.approx(420.0)
     assert [st["stop_reason"] for st in s["steps"]] == ["dod", "time"]
-    assert set(s["maxima"]) == {"hoop_Pa", "von_mises_Pa", "max_principal_Pa"}
-    assert set(s["probes"]["surface"]["maxima"]) == {"hoop_Pa", "von_mises_Pa", "max_principal_Pa"}
+    assert set(s["maxima"]) == {"hoop_Pa", "radial_Pa", "von_mises_Pa", "max_principal_Pa"}
+    assert set(s["probes"]["surface"]["maxima"]) == {"hoop_Pa", "radial_Pa", "von_mises_Pa", "max_principal_Pa"}
+    surface = s["probes"]["surface"]
+    worst_radial = max(abs(surface["maxima"]["radial_Pa"]["value"]), abs(surface["minima"]["radial_Pa"]["value"]))
+    assert worst_radial < 0.05 * abs(surface["minima"]["hoop_Pa"]["value"])   # traction-free outer surface
     assert s["probes"]["surface"]["position_m"] == [0.0, 0.0, 8e-6]
     # the maps land on their DODs (the galvanostatic step is split there) and record the probes
     assert [m["dod"] for m in s["maps"]] == pytest.approx([0.05, 0.1], abs=1e-8)

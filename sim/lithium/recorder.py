@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-STRESSES = ("hoop", "von_mises", "max_principal")   # recorded as maxima and at probes
-SIGNED = ("hoop", "max_principal")                  # ... and as minima (most compressive)
+STRESSES = ("hoop", "radial", "von_mises", "max_principal")   # recorded as maxima and at probes
+SIGNED = ("hoop", "radial", "max_principal")                     # ... and as minima (most compressive)
 HOT_SPOT_STRESSES = ("max_principal", "hoop")
 DAMAGE_ONSET = 0.01                                 # phase field: onset when max d first exceeds this
 COORDINATES = "physical (x, y, z) in m; 1D radial r -> (0, 0, r); axisymmetric (r, z) -> (r, 0, z)"
@@ -226,7 +226,7 @@ class Recorder:
         if self.mech:
             s = p.stress_fields()
             fields["displacement"] = {"displacement_m": p.u}
-            fields["stress"] = {"hoop_Pa": s["hoop"], "von_mises_Pa": s["von_mises"],
+            fields["stress"] = {"hoop_Pa": s["hoop"], "radial_Pa": s["radial"], "von_mises_Pa": s["von_mises"],
                                 "max_principal_Pa": s["max_principal"]}
         return fields
 
@@ -437,7 +437,7 @@ class Recorder:
         fields = {"li_fraction": _li_fraction(p)}
         if self.mech:
             s = p.stress_fields()
-            fields.update({"hoop_Pa": s["hoop"], "von_mises_Pa": s["von_mises"]})
+            fields.update({"hoop_Pa": s["hoop"], "radial_Pa": s["radial"], "von_mises_Pa": s["von_mises"]})
             if self.strength is not None:
                 fields["max_principal_over_strength"] = self._ratio_field()
         stem = f"dod_{100 * target:g}".replace(".", "p")
