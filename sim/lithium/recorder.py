@@ -650,11 +650,12 @@ class Recorder:
         marks = {s["name"]: s["position_m"] for s in self.hot_spots}
         if self.onset is not None:
             marks["onset"] = self.onset["position_m"]
+        probes = {n: q.tolist() for n, q in zip(self.probe_names, self.probe_points)}   # e.g. the bridge point
         title = self.spec.title or Path(self.spec.file).stem
         for stem, data in self._sections.items():
             what = "onset of fracture (max principal >= strength)" if stem == "onset" else f"DOD {100 * data['dod']:.3g} %"
             plot_section(data, self.folder / "maps" / f"{stem}.png", zoom=_zoom(self.problem), markers=marks,
-                         title=f"{title}: {what}, t = {data['t_s']:.4g} s")
+                         probes=probes, title=f"{title}: {what}, t = {data['t_s']:.4g} s")
 
     # ------------------------------------------------------------------ summary
     def summary(self, status: str, error: dict | None, *, wall_time: float, version: str) -> dict:
