@@ -81,7 +81,8 @@ class Result:
 
     @cached_property
     def parameters(self) -> dict:
-        """``params.json``: the parameter set in SI as run, with the case and its overrides."""
+        """``params.json``: the parameter set as run — each value in the unit people write (``"value"``,
+        ``"unit"``) with its SI value beside it (``"value_si"``) — with the case and its overrides."""
         return self._json("params.json")
 
     @cached_property
