@@ -134,7 +134,7 @@ def run_cli(monkeypatch):
     (lambda s: s.replace('"lmr_default"', '"no_such_set"'), "params", "known sets"),
     (lambda s: s.replace('"transport.x_initial"', '"transport.x_start"'), "[parameters]: transport.x_start",
      "unknown parameter; allowed keys in [transport]: activation_energy"),
-    (lambda s: s.replace("n_cells = 20", "n_cells = 20\nsize = 3"), "mesh.size", "allowed in [mesh]: n_cells, order"),
+    (lambda s: s.replace("n_cells = 20", "n_cells = 20\nsize = 3"), "mesh.size", "allowed in [mesh]: file, n_cells, order"),
     (lambda s: s.replace('"discharge at 1C to 10 % DOD"', '"discharge at fast to 10 % DOD"'), "protocol[0].step",
      "allowed forms"),
     (lambda s: s.replace('mid = ["4 um"]', 'mid = ["9 um"]'), "output.probes.mid", "outside the particle"),
