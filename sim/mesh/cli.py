@@ -53,6 +53,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from sim.case import check_cost, check_out, particle_cost
     from sim.params import load_params
     from sim.params_cli import parse_overrides
 
@@ -63,6 +64,7 @@ def run(args) -> int:
                          + (f" (got {', '.join(sources)})" if sources else ""), key=sources[-1] if sources else "PARAMS")
     if args.name is not None:
         check_name(args.name)
+    check_out(args.out, merge=True)     # a file, under a file, not writable: refused before any work
     if args.from_image:
         return _run_image(args)
     if args.from_file:
@@ -73,6 +75,9 @@ def run(args) -> int:
         raise InputError("--reference builds the recipe in meshes/reference.toml; give no --kind", key="--reference")
     # parameters are checked before MPI and DOLFINx are loaded: bad input fails fast
     pset = None if args.reference else load_params(args.params, parse_overrides(args.overrides))
+    if pset is not None and args.kind in ("radial", "hollow", "axisym", "3d"):
+        check_cost(particle_cost(pset.geometry, pset.mesh, args.kind, degree=args.order),
+                   file=str(pset.files[0]), key="mesh.size_inner", what=f"this {args.kind} mesh")
     comm = _world(None)
     say = _say(comm)
     if args.reference:
