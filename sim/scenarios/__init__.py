@@ -5,6 +5,8 @@
 - ``aging``: the degradation loop (O vacancies of M1 set D, i0 and ΔV/V0 cycle by cycle, cycle jumping),
   or fresh vs aged parameter sets with a hand-set shell; stresses, overpotential, GITT D (Wang 2021).
 - ``coupling``: secondary-particle state sets primary-particle O loss at each depth (Csernica 2021).
+- ``cracking``: where and when the Liu 2024 particle cracks at 10C vs 0.1C (strength onset, phase field).
+- ``fatigue``: fresh vs aged particle under 1C cycles, cycles to crack onset (Paris law, phase-field fatigue).
 
 :func:`run_scenario` reads a case, runs it into a fresh results folder and returns the summary.
 """
@@ -17,7 +19,8 @@ from pathlib import Path
 from sim import resources
 
 MODULES = {"gitt": "sim.scenarios.gitt", "thermal": "sim.scenarios.thermal", "aging": "sim.scenarios.aging",
-           "coupling": "sim.scenarios.coupling"}
+           "coupling": "sim.scenarios.coupling", "cracking": "sim.scenarios.cracking",
+           "fatigue": "sim.scenarios.fatigue"}
 CASES_DIR = resources.data_dir("scenarios")
 
 
