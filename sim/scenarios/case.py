@@ -72,7 +72,8 @@ SETTINGS: dict[str, dict[str, tuple]] = {
                 "size_outer": ("q", "m", dict(ge=1e-10, le=1e-3)), "dt_max": ("q", "s", dict(gt=0, le=1e6)),
                 "paris_repeats": ("int", 1, 10), "pf_cycles": ("int", 1, 100_000_000),
                 "pf_onset_damage": ("q", "", dict(gt=0, lt=1)), "pf_max_change": ("q", "", dict(gt=0, lt=1)),
-                "pf_n_cells": _NCELLS, "pf_fatigue_threshold": ("q", "J/m^3", dict(gt=0, le=1e12))},
+                "n_cells": _NCELLS, "pf_grading": _GRADING, "upper_voltage": _V, "lower_voltage": _V,
+                "pf_fatigue_threshold": ("q", "J/m^3", dict(gt=0, le=1e12))},
 }
 
 
