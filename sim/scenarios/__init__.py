@@ -24,10 +24,12 @@ MODULES = {"gitt": "sim.scenarios.gitt", "thermal": "sim.scenarios.thermal", "ag
 CASES_DIR = resources.data_dir("scenarios")
 
 
-def run_scenario(case_path, out_dir, *, quick: bool = False, comm=None) -> dict:
+def run_scenario(case_path, out_dir, *, quick: bool = False, comm=None, settings: dict | None = None) -> dict:
     """Run the scenario case ``case_path`` into ``out_dir`` (written atomically); return its summary.
 
-    ``quick`` uses the case's ``[quick]`` settings (a shortened protocol on a coarse mesh).
+    ``quick`` uses the case's ``[quick]`` settings (a shortened protocol on a coarse mesh). ``settings``
+    replaces entries of the kind's table after that (checked like the file's), e.g. ``{"geometry": "3d"}``
+    for ``sim scenario cracking_liu2024 --3d``.
     The folder holds ``summary.json``, CSV time series/profiles with units in the headers and PNG plots.
     """
     import dolfinx_solver  # noqa: F401  (loads MPI before mpi4py)
@@ -35,10 +37,13 @@ def run_scenario(case_path, out_dir, *, quick: bool = False, comm=None) -> dict:
 
     import sim
     from sim.io import StagedDir
-    from sim.scenarios.case import load_case, write_json
+    from sim.scenarios.case import _check_settings, load_case, write_json
 
     comm = MPI.COMM_WORLD if comm is None else comm
     case = load_case(case_path, quick=quick)
+    if settings:
+        _check_settings(case.kind, settings, "command line", case.kind)
+        case.settings.update(settings)
     module = importlib.import_module(MODULES[case.kind])
     t0 = time.perf_counter()
     out = Path(out_dir)
