@@ -351,6 +351,17 @@ def _conclusion(summary) -> dict:
 
 
 # --------------------------------------------------------------------------- plots
+def _in_cavity(geometry, x, z, mirrored: bool) -> np.ndarray:
+    """Points (x, z) of the section y = 0 (m) inside the void or a pore, or outside the particle (the
+    Delaunay triangulation of the nodes spans them); ``mirrored``: an axisymmetric section, x = ±r."""
+    rho = np.hypot(x, z)
+    out = (rho < geometry.void_radius) | (rho > geometry.particle_radius)
+    for p in geometry.pores:
+        cx = np.hypot(p.centre[0], p.centre[1]) if mirrored else p.centre[0]
+        out |= np.hypot((np.abs(x) if mirrored else x) - cx, z - p.centre[2]) < p.radius
+    return out
+
+
 def _damage_map(problem, path, comm, *, title: str, zoom: float = 2.0e-6) -> None:
     """Damage d on the (r, z) section, mirrored to r < 0, with the d = 0.5 contour (axisym); 3D: the y ≈ 0
     nodes. Collective (gathers the P1 damage to rank 0)."""
@@ -372,26 +383,24 @@ def _damage_map(problem, path, comm, *, title: str, zoom: float = 2.0e-6) -> Non
         keep = np.abs(xy[:, 1]) < 0.05 * np.abs(xy).max()
         xy, values = xy[keep][:, [0, 2]], values[keep]
     r, z = xy[:, 0], xy[:, 1]
+    geometry = problem.params.geometry
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
     for ax, window in zip(axes, (None, zoom)):
-        rr, zz = np.concatenate([r, -r]), np.concatenate([z, z])
-        vv = np.concatenate([values, values])
-        tri = mtri.Triangulation(rr, zz)
-        # drop triangles spanning the void/pores (Delaunay over the holes): long edges
-        e = np.max(np.hypot(rr[tri.triangles] - np.roll(rr[tri.triangles], 1, 1),
-                            zz[tri.triangles] - np.roll(zz[tri.triangles], 1, 1)), axis=1)
-        limit = 3 * np.median(e)
-        tri.set_mask(e > limit)
+        mirrored = problem.pmesh.kind == "axisym"
+        rr, zz = (np.concatenate([r, -r]), np.concatenate([z, z])) if mirrored else (r, z)
+        vv = np.concatenate([values, values]) if mirrored else values
+        tri = mtri.Triangulation(rr * 1e6, zz * 1e6)
+        tri.set_mask(_in_cavity(geometry, rr[tri.triangles].mean(axis=1), zz[tri.triangles].mean(axis=1), mirrored))
         pcm = ax.tripcolor(tri, vv, shading="gouraud", cmap="inferno", vmin=0, vmax=max(float(vv.max()), 1e-12))
         if vv.max() >= 0.5:
             ax.tricontour(tri, vv, levels=[0.5], colors="cyan", linewidths=1.2)
         fig.colorbar(pcm, ax=ax, label="damage d")
         ax.set_aspect("equal")
         if window:
-            ax.set_xlim(-window, window)
-            ax.set_ylim(-window, window)
-        ax.set_xlabel("x (m)")
-        ax.set_ylabel("z (m)")
+            ax.set_xlim(-window * 1e6, window * 1e6)
+            ax.set_ylim(-window * 1e6, window * 1e6)
+        ax.set_xlabel("x (um)")
+        ax.set_ylabel("z (um)")
     axes[0].set_title(f"d (max {values.max():.3g}); cyan: d = 0.5" if values.max() >= 0.5 else
                       f"d (max {values.max():.3g}; no d >= 0.5)", fontsize=8)
     axes[1].set_title(f"zoom +-{zoom * 1e6:.3g} um (void and pores)", fontsize=8)
