@@ -207,10 +207,7 @@ def run(case, out, comm) -> dict:
     if not isinstance(directions, list) or not directions or any(d not in ("discharge", "charge") for d in directions):
         raise InputError(f"got {directions!r}; allowed: a list of \"discharge\", \"charge\"", file=case.file,
                          key="cracking.directions")
-    verify = case.settings.get("verify_critical_toughness", True) and not three_d
-    if not isinstance(verify, bool):
-        raise InputError(f"got {verify!r}; allowed: true or false", file=case.file,
-                         key="cracking.verify_critical_toughness")
+    verify, path = (_flag(case, key) and not three_d for key in ("verify_critical_toughness", "crack_path"))
     fracture = PhaseFieldOptions(variant=case.choice("variant", ("AT1", "AT2"), "AT2"),
                                  split=case.choice("split", ("none", "spectral", "volumetric-deviatoric"), "spectral"))
     pmesh = mesh_from_params(params, geometry, order=1 if three_d else case.integer("order", 2), comm=comm)
@@ -252,6 +249,9 @@ def run(case, out, comm) -> dict:
     if verify and "discharge_10C" in histories:
         summary["critical"]["discharge"]["verification"] = _verify_gc(
             params, pmesh, summary, fraction, dt_max_10c, fracture, comm)
+    if path:
+        summary["crack_path"] = _crack_path(params, pmesh, case, fraction, dt_max_10c, fracture, comm, out,
+                                            boundaries, gaps)
     summary["conclusion"] = _conclusion(summary)
     if comm.rank == 0:
         _plot_histories(histories, out / "cracking_histories.png", sigma_f, case.title)
@@ -328,6 +328,55 @@ def _verify_gc(params, pmesh, summary, fraction, dt_max, fracture, comm) -> dict
     h = phase_field_run(p, pmesh, Galvanostatic(10.0, "discharge", Stop(dod=fraction)), dt_max=dt_max,
                         fracture=fracture, comm=comm)
     return {"fracture_energy_J_m2": gc, "damage_max": float(h["damage_max"].max()), "wall_time_s": h["wall_time_s"]}
+
+
+def _flag(case, key: str) -> bool:
+    from sim.errors import InputError
+
+    value = case.settings.get(key, True)
+    if not isinstance(value, bool):
+        raise InputError(f"got {value!r}; allowed: true or false", file=case.file, key=f"cracking.{key}")
+    return value
+
+
+def _crack_path(params, pmesh, case, fraction, dt_max, fracture, comm, out, boundaries, gaps) -> dict:
+    """The 10C discharge with ``crack_path_fracture_energy``: where d reaches 0.5 first and how far the band
+    runs (map ``damage_path_discharge_10C.png``). A solver failure is reported, the results so far kept."""
+    from sim.errors import SolverError
+    from sim.fracture.hotspots import to_physical
+    from sim.lithium.protocol import Galvanostatic, Stop
+    from sim.scenarios.case import write_csv
+
+    gc = case.quantity("crack_path_fracture_energy", "J/m^2", 5e-4)
+    p = params.override({"transport.x_initial": f"{params.transport.x_min!r}", "mechanics.fracture_energy": f"{gc} J/m^2"},
+                        f"{case.file} [cracking] crack_path_fracture_energy")
+    try:
+        h = phase_field_run(p, pmesh, Galvanostatic(10.0, "discharge", Stop(dod=fraction)), dt_max=dt_max,
+                            fracture=fracture, comm=comm)
+    except SolverError as err:
+        return {"fracture_energy_J_m2": gc, "status": "failed", "reason": str(err)}
+    kind = pmesh.kind
+    onset = damage_onset(h, kind, boundaries)
+    half = damage_onset(h, kind, boundaries, level=0.5)
+    if half is not None:
+        half["in_bridge_of"] = in_bridge(boundaries.describe(half["position_m"]), gaps)
+    d = h["problem"].mechanics.damage
+    n = d.function_space.dofmap.index_map.size_local
+    xyz = to_physical(kind, d.function_space.tabulate_dof_coordinates()[:n])
+    cracked = np.linalg.norm(xyz[d.x.array[:n] >= 0.5], axis=1)
+    reach = comm.allreduce(float(cracked.max()) if len(cracked) else 0.0, op=_mpi_max())
+    if comm.rank == 0:
+        write_csv(out / "timeseries_crack_path_discharge_10C.csv", _columns(h, params.mechanics.tensile_strength))
+    _damage_map(h["problem"], out / "damage_path_discharge_10C.png", comm,
+                title=f"{case.title}: 10C discharge with G_c = {gc:.3g} J/m^2 (crack path)")
+    return {"fracture_energy_J_m2": gc, "status": "completed", "damage_max": float(h["damage_max"][-1]),
+            "crack_area_m2": float(h["crack_area_m2"][-1]), "damage_onset": onset, "d_half_onset": half,
+            "d_half_reach_from_centre_m": reach, "wall_time_s": h["wall_time_s"]}
+
+
+def _mpi_max():
+    from mpi4py import MPI
+    return MPI.MAX
 
 
 def _conclusion(summary) -> dict:
