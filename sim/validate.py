@@ -1,6 +1,6 @@
 """``sim validate [--full] --out DIR``: run the validation cases and write ``DIR/report.md``.
 
-Two tables: the published targets of physics.md ("Published targets": paper, quantity, published
+Two tables: the published targets of docs/physics.md ("Published targets": paper, quantity, published
 value, ours, difference, within tolerance or not) and the verification checks (closed-form errors
 and measured convergence orders). A missed target is a result, not an error: the command exits 0;
 it exits 1 only when a check itself failed to run (its row then says why).
@@ -515,7 +515,7 @@ def update_readme(result, readme: Path = README) -> list[str]:
 def _write_report(path: Path, targets, verification, errors, timings, full) -> None:
     lines = ["# Validation report", "",
              f"Mode: {'full' if full else 'fast subset (coarse meshes, short protocols; run with --full for all)'}.",
-             "Targets from physics.md \"Published targets\"; 'difference' is (ours − published)/published.", "",
+             "Targets from docs/physics.md \"Published targets\"; 'difference' is (ours − published)/published.", "",
              "## Published targets", "",
              *target_table(targets)]
     lines += ["", "## Verification (closed forms, convergence orders)", "", *verification_table(verification)]

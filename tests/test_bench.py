@@ -95,3 +95,50 @@ def test_pybamm_missing_is_detected():
     # this interpreter's test environment does not need pybamm; a non-Python command is never "available"
     assert pybamm_available("/bin/false") is False
     assert isinstance(pybamm_available(sys.executable), bool)
+
+
+# --------------------------------------------------------------------------- start-up of the command line
+def _sim(*args, **kw):
+    import os
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    return subprocess.run([sys.executable, *args], cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+                          capture_output=True, text=True, timeout=120, **kw)
+
+
+def test_help_lists_every_command_with_the_help_its_module_registers():
+    from sim.cli import COMMANDS, HELP, build_parser
+
+    parser = build_parser()              # every module registered
+    sub = next(a for a in parser._actions if a.dest == "command")
+    registered = {a.dest: a.help for a in sub._choices_actions}
+    assert registered == {name: HELP[name] for name in COMMANDS}
+    out = _sim("-m", "sim", "--help")
+    assert out.returncode == 0 and all(name in out.stdout for name in COMMANDS)
+
+
+def test_params_command_imports_no_solver_plotting_or_fitting_module():
+    code = ("import sys; from sim.cli import main; main(['params', 'liu2024']); "
+            "print('LOADED', sorted(m for m in ('dolfinx', 'matplotlib', 'scipy.optimize', 'sim.lithium.run', "
+            "'sim.mesh', 'dask') if m in sys.modules))")
+    out = _sim("-c", code)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "LOADED []"
+
+
+def test_broken_pipe_exits_quietly():
+    import os
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "params", "liu2024", "--json"], cwd=root,
+                            env={**os.environ, "PYTHONPATH": str(root)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    proc.stdout.readline()
+    proc.stdout.close()                  # the reader goes away, as `| head -1` does
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) in (0, 141)
+    assert "Traceback" not in err and "BrokenPipe" not in err

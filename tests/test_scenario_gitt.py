@@ -1,6 +1,6 @@
 """GITT scenario: the Weppner–Huggins extractor against Crank's closed form, and the simulated titration.
 
-Closed form (physics.md M2, Crank): a sphere under a constant outward flux J has the surface
+Closed form (docs/physics.md M2, Crank): a sphere under a constant outward flux J has the surface
 concentration c_s = c0 − (J R/D) g(τ), τ = D t/R², with
 
     g(τ) = 3τ + 1/5 − 2 Σ exp(−λ_n² τ)/λ_n²,   tan λ_n = λ_n,

@@ -20,7 +20,7 @@ def test_validate_fast_subset_writes_the_report(tmp_path):
     assert "| paper | quantity | published | ours | unit | difference | tolerance | within | mode | note |" in report
     target_rows = [line for line in report.splitlines() if line.startswith(tuple(f"| {p} |" for p in PAPERS))]
     assert {p for p in PAPERS if any(line.startswith(f"| {p} |") for line in target_rows)} == set(PAPERS)
-    assert len(target_rows) >= 10   # every row of physics.md "Published targets" (O loss and ΔV/V0 count twice)
+    assert len(target_rows) >= 10   # every row of docs/physics.md "Published targets" (O loss and ΔV/V0 count twice)
     # every row says which mode produced it; the Csernica rows are the same runs in both modes
     assert all(line.split(" | ")[8] in ("fast", "both") for line in target_rows)
     assert all(line.split(" | ")[8] == "both" for line in target_rows if line.startswith("| Csernica 2021 |"))

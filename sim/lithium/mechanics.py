@@ -1,4 +1,4 @@
-"""Diffusion-induced stress in a free particle (physics.md M3; Liu 2024 Methods).
+"""Diffusion-induced stress in a free particle (docs/physics.md M3; Liu 2024 Methods).
 
 Small strain: σ = λ tr(ε_e) I + 2μ ε_e with ε_e = ε(u) − (1/3) ΔV/V0(x) I.
 Finite strain (Liu 2024): F = F_e F_ic, F_ic = (1 + ΔV/V0)^(1/3) I, St Venant–Kirchhoff in F_e

@@ -1,9 +1,9 @@
 """Li transport with Butler–Volmer kinetics on the outer surface (physics.md M2; Liu 2024 Methods).
 
-Backward Euler in time, Lagrange P(k) in space, weighted for the geometry (radial r², axisymmetric r,
+Implicit in time (BE or BDF2, see below), Lagrange P(k) in space, weighted for the geometry (radial r², axisymmetric r,
 3D 1; the missing 4π / 2π is in :attr:`GeometryWeights.factor`):
 
-    ∫ w (c − c_n)/Δt v + ∫ w s(X) D(x, T) (∇c − c Ω/(RT) ∇σ_h) · ∇v − ∫_outer w j v = 0,   x = c / c_max
+    ∫ w ∂c/∂t v + ∫ w s(X) D(x, T) (∇c − c Ω/(RT) ∇σ_h) · ∇v − ∫_outer w j v = 0,   x = c / c_max
 
 with an optional spatial multiplier s(X) > 0 (DG0; e.g. a deactivated shell, Wang 2021), s = 1 otherwise.
 
@@ -12,13 +12,16 @@ i = i0 [exp(α_a F η/RT) − exp(−α_c F η/RT)], η = φ_s − U(x_s) (φ_e 
 particle is j = −i/F. The particle current reported to users is ``current = −∫ i dA`` (> 0 on discharge).
 
 The particle potential φ_s is one global unknown. Galvanostatic steps solve for (c, φ_s) together with
-``factor ∫_outer w i ds = I_anodic`` by a bordered Newton method: the (c, c) block is factorised once per
-iteration and the scalar row/column is eliminated by its Schur complement (two solves with one LU);
+``factor ∫_outer w i ds = I_anodic`` by a bordered Newton method: the scalar row/column is eliminated by
+its Schur complement, two solves with the same (c, c) block per iteration (1D/2D: one LU factorisation;
+3D: GMRES + GAMG, the AMG hierarchy reused across iterations and steps);
 the φ_s update is limited to 0.1 V per iteration, which keeps the exponentials finite where i0 -> 0
 (i0 ∝ sqrt(x(1 − x)) at x_s -> 0, 1).
 
-Time discretisation: backward Euler is exact for the linear-in-time pseudo-steady galvanostatic state,
-so its error is confined to transients (after a current step, GITT pulses) and is first order there.
+Time discretisation: dc/dt ≈ (a0 c + a1 c_n + a2 c_nm1)/Δt, backward Euler (1, −1, 0) or variable-step
+BDF2 with step ratio ω = Δt/Δt_prev: ((1 + 2ω)/(1 + ω), −(1 + ω), ω²/(1 + ω)) (set by
+:meth:`Transport.set_scheme`; the step control is in :mod:`sim.lithium.problem`). Both are exact for the
+linear-in-time pseudo-steady galvanostatic state; BDF2 is second order in the transients.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ import numpy as np
 from sim.units import FARADAY, GAS_CONSTANT
 
 _MAX_DPHI = 0.1             # V, largest φ_s update per Newton iteration
+_LAG_CONTRACTION = 0.2      # 3D: reassemble the Jacobian when a Newton update shrinks by less than this
 _SURFACE_TOL, _BULK_TOL = 1e-6, 1e-3   # allowed excursion of x outside [0, 1] at the surface / inside
 
 
@@ -55,15 +59,29 @@ def geometry_weights(pmesh) -> GeometryWeights:
 
 
 def piecewise_linear(xs, ys, x):
-    """UFL interpolant through (xs, ys), end values held: y0 + Σ s_k (clamp(x, x_k, x_k+1) − x_k)."""
+    """UFL interpolant through (xs, ys), end values held, for tables of any length.
+
+    A balanced binary search of ``ufl.conditional``s over the breakpoints, each leaf the linear segment
+    y_k + s_k (x − x_k): the expression is O(log N) deep (a chain of N terms overflows Python's recursion
+    limit in UFL at ~200 points), evaluates O(log N) branches per point, and its derivative is the exact
+    piecewise-constant slope.
+    """
     import ufl
 
-    out = float(ys[0])
-    for x0, x1, y0, y1 in zip(xs[:-1], xs[1:], ys[:-1], ys[1:]):
-        if y1 != y0:
-            out = out + (float(y1) - float(y0)) / (float(x1) - float(x0)) * (
-                ufl.min_value(ufl.max_value(x, float(x0)), float(x1)) - float(x0))
-    return out
+    xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    xc = ufl.min_value(ufl.max_value(x, float(xs[0])), float(xs[-1]))
+    return _search(xs, lambda k: float(ys[k]) + float((ys[k + 1] - ys[k]) / (xs[k + 1] - xs[k])) * (xc - float(xs[k])),
+                   xc, 0, len(xs) - 1)
+
+
+def _search(xs, leaf, x, lo: int, hi: int):
+    """``leaf(k)`` on the segment [xs[k], xs[k+1]) containing x, for segments lo..hi−1 (binary search)."""
+    import ufl
+
+    if hi - lo == 1:
+        return leaf(lo)
+    mid = (lo + hi) // 2
+    return ufl.conditional(ufl.lt(x, float(xs[mid])), _search(xs, leaf, x, lo, mid), _search(xs, leaf, x, mid, hi))
 
 
 def table_expr(table, x):
@@ -78,17 +96,16 @@ def table_expr(table, x):
 
 
 def table_slope(table, x):
-    """dy/dx of a linearly interpolated table as a UFL expression (0 outside the table)."""
+    """dy/dx of a linearly interpolated table as a UFL expression (0 outside the table; binary search)."""
     import ufl
 
     if table.interpolation != "linear":
         raise ValueError("slope is only defined here for linear tables")
-    out = 0.0
-    for x0, x1, y0, y1 in zip(table.x[:-1], table.x[1:], table.y[:-1], table.y[1:]):
-        if y1 != y0:
-            out = out + ufl.conditional(ufl.And(ufl.ge(x, float(x0)), ufl.lt(x, float(x1))),
-                                        (float(y1) - float(y0)) / (float(x1) - float(x0)), 0.0)
-    return out
+    xs, ys = np.asarray(table.x, dtype=float), np.asarray(table.y, dtype=float)
+    if np.all(ys == ys[0]):
+        return 0.0
+    slope = _search(xs, lambda k: float((ys[k + 1] - ys[k]) / (xs[k + 1] - xs[k])), x, 0, len(xs) - 1)
+    return ufl.conditional(ufl.And(ufl.ge(x, float(xs[0])), ufl.lt(x, float(xs[-1]))), slope, 0.0)
 
 
 def arrhenius(transport, temperature: float) -> float:
@@ -111,6 +128,33 @@ def _scale_function(msh, scale):
     if msh.comm.allreduce(local_bad, op=MPI.LOR):
         raise InputError("diffusivity_scale must return finite values > 0 at every point", key="diffusivity_scale")
     return f
+
+
+class _Kernels:
+    """DOLFINx/PETSc entry points of the Newton loop, imported once (an import statement inside a function
+    that runs ~10 times per Newton iteration costs more than the 1D assembly it precedes)."""
+
+    def __init__(self):
+        from dolfinx import fem
+        from dolfinx.fem.petsc import assemble_matrix, assemble_vector
+        from mpi4py import MPI
+        from petsc4py import PETSc
+
+        self.assemble_scalar, self.assemble_matrix, self.assemble_vector = fem.assemble_scalar, assemble_matrix, assemble_vector
+        self.MPI = MPI
+        self.ADD, self.INSERT = PETSc.InsertMode.ADD, PETSc.InsertMode.INSERT
+        self.REVERSE, self.FORWARD = PETSc.ScatterMode.REVERSE, PETSc.ScatterMode.FORWARD
+        self.NORM_INF = PETSc.NormType.NORM_INFINITY
+
+
+_KERNELS = None
+
+
+def _kernels() -> _Kernels:
+    global _KERNELS
+    if _KERNELS is None:
+        _KERNELS = _Kernels()
+    return _KERNELS
 
 
 class NewtonFailure(Exception):
@@ -141,6 +185,7 @@ class Transport:
         msh = pmesh.mesh
         self.V = fem.functionspace(msh, ("Lagrange", degree))
         self.c, self.c_n = fem.Function(self.V, name="c"), fem.Function(self.V, name="c_old")
+        self.c_nm1 = fem.Function(self.V, name="c_older")    # BDF2 history point (see :meth:`set_scheme`)
         v = ufl.TestFunction(self.V)
         geo = geometry_weights(pmesh)
         w, self.factor = geo.weight, geo.factor
@@ -150,6 +195,8 @@ class Transport:
             return fem.Constant(msh, PETSc.ScalarType(value))
 
         self.dt, self.phi = const(1.0), const(0.0)
+        # dc/dt ≈ (a0 c + a1 c_n + a2 c_nm1)/Δt: backward Euler (1, −1, 0) or variable-step BDF2
+        self.a0, self.a1, self.a2 = const(1.0), const(-1.0), const(0.0)
         self.flux_on = const(1.0)         # 0 during rests: no surface flux
         self.i_target = const(0.0)        # A, anodic total current (galvanostatic)
         self.arrhenius = const(arrhenius(tr, temperature))
@@ -178,12 +225,15 @@ class Transport:
         i_bv = i0 * (ufl.exp(fa * eta) - ufl.exp(-fc * eta))
         di_deta = i0 * (fa * ufl.exp(fa * eta) + fc * ufl.exp(-fc * eta))
 
-        q = {"quadrature_degree": 2 * degree + 2}
+        # 1D/2D: exact for the r², r weights of P(k) products; 3D (w = 1): exact for the P(k) mass matrix, and
+        # the assembly of the 3D Jacobian, the dominant cost there, needs 4 instead of 14 points per tet
+        q = {"quadrature_degree": 2 * degree + (0 if pmesh.kind == "3d" else 2)}
         dx = ufl.Measure("dx", domain=msh, metadata=q)
         ds = ufl.Measure("ds", domain=msh, subdomain_data=pmesh.facet_tags, metadata=q)
         ds_out = ds(pmesh.boundaries["outer"])
 
-        F = (w * (self.c - self.c_n) / self.dt * v * dx + w * D * ufl.inner(flux_vec, ufl.grad(v)) * dx
+        rate = (self.a0 * self.c + self.a1 * self.c_n + self.a2 * self.c_nm1) / self.dt
+        F = (w * rate * v * dx + w * D * ufl.inner(flux_vec, ufl.grad(v)) * dx
              + self.flux_on * w * i_bv / FARADAY * v * ds_out)
         g = self.factor * w * i_bv * ds_out
         self._F = fem.form(F)
@@ -201,14 +251,19 @@ class Transport:
         self._A = create_matrix(self._J)
         self._Fv, self._bv, self._av = (create_vector(self.V) for _ in range(3))
         self._y1, self._y2 = create_vector(self.V), create_vector(self.V)
+        self.iterative = msh.topology.dim == 3
         self.ksp = PETSc.KSP().create(self.comm)
+        prefix = f"li_tr_{id(self)}_"
+        self.ksp.setOptionsPrefix(prefix)
+        opts = PETSc.Options()
+        for key, val in self._linear_options(msh).items():
+            opts[prefix + key] = val
+        self.ksp.setFromOptions()
         self.ksp.setOperators(self._A)
-        self.ksp.setType("preonly")
-        pc = self.ksp.getPC()
-        pc.setType("lu")
-        # PETSc's own LU is fastest for 1D/2D serial; its fill in 3D is prohibitive, where MUMPS orders better
-        pc.setFactorSolverType("mumps" if self.comm.size > 1 or msh.topology.dim == 3 else "petsc")
-        pc.setFactorPivot(zeropivot=0.0)   # entries scale like r² h/Δt ~ 1e-19: PETSc's absolute 1e-14 test misfires
+        self._pc_fresh_its = None        # Krylov iterations right after the last preconditioner set-up
+        self.linear_iterations = 0
+        self.pc_setups = self.jacobian_assemblies = 0
+        self._jacobian_stale = True
         self.mode = "current"
         fdim = msh.topology.dim - 1
         msh.topology.create_connectivity(fdim, msh.topology.dim)
@@ -217,13 +272,8 @@ class Transport:
 
     # ----------------------------------------------------------------------------- helpers
     def _scalar(self, form) -> float:
-        from dolfinx import fem
-        return self.comm.allreduce(fem.assemble_scalar(form), op=self._sum())
-
-    @staticmethod
-    def _sum():
-        from mpi4py import MPI
-        return MPI.SUM
+        value = _kernels().assemble_scalar(form)
+        return value if self.comm.size == 1 else self.comm.allreduce(value, op=_kernels().MPI.SUM)
 
     def amount(self) -> float:
         """Li in the particle, mol."""
@@ -246,13 +296,55 @@ class Transport:
         if potential is not None:
             self.phi.value = potential
 
+    def _linear_options(self, msh) -> dict:
+        """3D: GMRES + GAMG (LU fill grows like N^(4/3) in 3D); 1D/2D: direct LU (PETSc's own in serial, it
+        has the least overhead on small systems; MUMPS in parallel). The Jacobian is mass + diffusion (+ a
+        small surface term), nearly symmetric and positive definite, which smoothed aggregation handles."""
+        if self.iterative:
+            return {"ksp_type": "gmres", "ksp_gmres_restart": 100, "pc_type": "gamg", "ksp_rtol": 1e-7,
+                    "ksp_atol": 0.0, "ksp_max_it": 500, "ksp_norm_type": "unpreconditioned"}
+        # pivot test off: entries scale like r² h/Δt ~ 1e-19, PETSc's absolute 1e-14 test misfires
+        return {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_zeropivot": 0.0,
+                "pc_factor_mat_solver_type": "mumps" if self.comm.size > 1 else "petsc"}
+
+    def _set_operator(self) -> None:
+        """Hand the new Jacobian to the KSP. Iterative: keep the GAMG hierarchy across Newton iterations and
+        time steps (the Jacobian changes little) until the Krylov count doubles from its fresh value."""
+        if self.iterative:
+            its = self.ksp.getIterationNumber()
+            stale = self._pc_fresh_its is None or its > 2 * self._pc_fresh_its + 5
+            self.ksp.getPC().setReusePreconditioner(not stale)
+            if stale:
+                self._pc_fresh_its, self._pc_pending = None, True
+                self.pc_setups += 1
+        else:
+            self.pc_setups += 1
+        self.ksp.setOperators(self._A)
+
+    def _solve_linear(self, rhs, out) -> bool:
+        self.ksp.solve(rhs, out)
+        its = self.ksp.getIterationNumber()
+        self.linear_iterations += its
+        if self.iterative and getattr(self, "_pc_pending", False):
+            self._pc_fresh_its, self._pc_pending = max(its, 1), False
+        if self.ksp.getConvergedReason() < 0 and self.iterative and self._pc_fresh_its is not None:
+            self._pc_fresh_its = None                       # retry once with a fresh preconditioner
+            self._set_operator()
+            self.ksp.solve(rhs, out)
+            self.linear_iterations += self.ksp.getIterationNumber()
+            self._pc_fresh_its, self._pc_pending = max(self.ksp.getIterationNumber(), 1), False
+        return self.ksp.getConvergedReason() >= 0
+
+    def set_scheme(self, a0: float, a1: float, a2: float) -> None:
+        """Time-derivative weights: dc/dt ≈ (a0 c + a1 c_n + a2 c_nm1)/Δt (a0 + a1 + a2 = 0)."""
+        self.a0.value, self.a1.value, self.a2.value = a0, a1, a2
+
     def _assemble_vec(self, vec, form):
-        from dolfinx.fem.petsc import assemble_vector
-        from petsc4py import PETSc
+        k = _kernels()
         with vec.localForm() as loc:
             loc.set(0.0)
-        assemble_vector(vec, form)
-        vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        k.assemble_vector(vec, form)
+        vec.ghostUpdate(addv=k.ADD, mode=k.REVERSE)
 
     # ----------------------------------------------------------------------------- Newton
     def solve(self) -> int:
@@ -260,39 +352,44 @@ class Transport:
 
         Converged when the update is below ``rtol`` relative to c_max (and 1e-12 V in φ_s).
         """
-        from dolfinx.fem.petsc import assemble_matrix
-        from petsc4py import PETSc
-
+        k = _kernels()
         galvanostatic = self.mode == "current"
+        previous = np.inf
         for it in range(1, self.max_it + 1):
-            self._A.zeroEntries()
-            assemble_matrix(self._A, self._J)
-            self._A.assemble()
+            if it == 1 or not self.iterative or self._jacobian_stale:
+                # 3D: the Jacobian of the first iteration serves the whole solve while Newton contracts well
+                self._A.zeroEntries()
+                k.assemble_matrix(self._A, self._J)
+                self._A.assemble()
+                self.jacobian_assemblies += 1
+                self._jacobian_stale = False
             self._assemble_vec(self._Fv, self._F)
-            self.ksp.setOperators(self._A)
-            self.ksp.solve(self._Fv, self._y1)
-            if self.ksp.getConvergedReason() < 0:
+            self._set_operator()
+            if not self._solve_linear(self._Fv, self._y1):
                 raise NewtonFailure("DIVERGED_LINEAR_SOLVE", it)
             dphi = 0.0
             if galvanostatic:
                 # Schur complement of the bordered system [[J, b], [aᵀ, d]] [δc, δφ] = −[F, g]
                 self._assemble_vec(self._bv, self._b)
                 self._assemble_vec(self._av, self._a)
-                self.ksp.solve(self._bv, self._y2)
+                if not self._solve_linear(self._bv, self._y2):
+                    raise NewtonFailure("DIVERGED_LINEAR_SOLVE", it)
                 g = self._scalar(self._g) - float(self.i_target.value)
                 d = self._scalar(self._d)
                 denom = d - self._av.dot(self._y2)
                 if not (np.isfinite(denom) and denom != 0.0):
                     raise NewtonFailure("DIVERGED_FNORM_NAN (singular kinetics: no current can flow)", it)
                 # damped: the exponentials change by <= e^(α F/RT · 0.1 V) per iteration (i0 -> 0 at x_s -> 0, 1)
-                dphi = float(np.clip((-g + self._av.dot(self._y1)) / denom, -_MAX_DPHI, _MAX_DPHI))
+                dphi = max(-_MAX_DPHI, min(_MAX_DPHI, float((-g + self._av.dot(self._y1)) / denom)))
                 self._y1.axpy(dphi, self._y2)          # y1 <- y1 + y2 δφ, δc = −y1 solves the c rows for this δφ
             self.c.x.petsc_vec.axpy(-1.0, self._y1)
-            self.c.x.petsc_vec.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
+            self.c.x.petsc_vec.ghostUpdate(addv=k.INSERT, mode=k.FORWARD)
             self.phi.value = float(self.phi.value) + dphi
-            step = self._y1.norm(PETSc.NormType.NORM_INFINITY)
+            step = self._y1.norm(k.NORM_INF)
             if not (np.isfinite(step) and np.isfinite(dphi)):
                 raise NewtonFailure("DIVERGED_FNORM_NAN", it)
+            self._jacobian_stale = step > _LAG_CONTRACTION * previous
+            previous = step
             if step <= self.rtol * self.c_max and abs(dphi) <= 1e-12:
                 return it
         raise NewtonFailure("DIVERGED_MAX_IT", self.max_it)

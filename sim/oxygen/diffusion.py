@@ -1,4 +1,4 @@
-"""FEM solver for O-vacancy diffusion in a primary particle (physics.md M1, Csernica 2021).
+"""FEM solver for O-vacancy diffusion in a primary particle (docs/physics.md M1, Csernica 2021).
 
     ∂y/∂t = ∇·(D_O ∇y)   in the particle,   y(0) = y_b,
     y = y_s  on the surface (fixed value)   or   D_O ∇y·n = k (y_s − y)  (surface exchange).

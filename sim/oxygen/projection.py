@@ -2,7 +2,7 @@
 
 The lamella is the slab |z − h| ≤ L/2 (beam along z, cut plane offset h from the particle
 centre). A pixel at in-plane radius ρ sees the thickness-weighted average of y along the beam
-over the material inside the slab (physics.md, M1):
+over the material inside the slab (docs/physics.md, M1):
 
     P(ρ) = ∫ y(√(ρ² + z²)) dz / ∫ dz,   z ∈ slab ∩ {ρ² + z² ≤ R²}.
 

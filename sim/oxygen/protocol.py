@@ -33,5 +33,5 @@ class CyclingProtocol:
 
 def mn3_per_vacancy(oxygen) -> float:
     """Δ(Mn³⁺ fraction of Mn) per unit O-vacancy fraction y: charge neutrality V_O•• + 2 Mn⁴⁺ → 2 Mn³⁺
-    gives share · 2 · (O per formula) / (Mn per formula) (physics.md M1; 3.3 at.% O ↔ Mn³⁺ ≈ 0.25)."""
+    gives share · 2 · (O per formula) / (Mn per formula) (docs/physics.md M1; 3.3 at.% O ↔ Mn³⁺ ≈ 0.25)."""
     return oxygen.mn_charge_share * 2.0 * oxygen.oxygen_per_formula / oxygen.mn_per_formula

@@ -4,7 +4,7 @@ Protocol (Li 2019 Methods): charge at 20 mA/g for 30 min, relax 4 h, repeat to t
 The specific current is turned into a C-rate through the capacity of the parameter set,
 ``Q = c_max (x_max − x_min) F / ρ`` (C/kg), so ``C-rate = i_sp · 3600 / Q``.
 
-Weppner–Huggins (Li 2019 eq. 1–2; physics.md M4), for τ ≪ L²/D:
+Weppner–Huggins (Li 2019 eq. 1–2; docs/physics.md M4), for τ ≪ L²/D:
 
     D = 4/(π τ) · (m V_M / (M S))² · (ΔE_s / ΔE_t)²  =  4 L² / (π τ) · (ΔE_s / ΔE_t)²,   L = V/S,
 
@@ -14,6 +14,8 @@ particle radius, also for a particle with a hidden central void; the true V/S of
 whose void sees no electrolyte is (R³ − a³)/(3R²). Both are reported to separate the two biases.
 """
 from __future__ import annotations
+
+import textwrap
 
 import math
 from dataclasses import dataclass
@@ -112,7 +114,7 @@ def sphere_surface_response(tau):
     """g(τ) = (D/(J R)) (c0 − c_s) of a sphere under a constant outward flux J from τ = D t/R² = 0 (Crank).
 
     g = e^τ erfc(−√τ) − 1 for τ < 0.05 (short-time inverse Laplace transform; error ~ e^(−1/τ) < 1e-10),
-    else the eigen-series 3τ + 1/5 − 2 Σ exp(−λ_n² τ)/λ_n², tan λ_n = λ_n (physics.md M2).
+    else the eigen-series 3τ + 1/5 − 2 Σ exp(−λ_n² τ)/λ_n², tan λ_n = λ_n (docs/physics.md M2).
     """
     from scipy.special import erfc
 
@@ -284,15 +286,16 @@ def _plot(curves, transport, d_factor, li_per_formula, path, title) -> None:
     xs = np.linspace(transport.x_min, transport.x_max, 300)
     ax.semilogy(li_per_formula * (1 - xs), transport.diffusivity(xs) * d_factor * 1e4, "k-", lw=1.5,
                 label="input D(x)")
-    for (name, c), colour in zip(curves.items(), ("C0", "C3", "C2", "C1")):
-        ax.semilogy(li_per_formula * (1 - c["x"]), c["d_exp"] * 1e4, "o", color=colour,
+    # a marker shape per particle, drawn translucent, so one particle's points never hide another's
+    for (name, c), colour, marker in zip(curves.items(), ("C0", "C3", "C2", "C1"), ("o", "^", "D", "v")):
+        ax.semilogy(li_per_formula * (1 - c["x"]), c["d_exp"] * 1e4, marker, color=colour, ms=5, alpha=0.75,
                     label=f"WH, {name} (L = R/3)")
         if c["void"] > 0:
             ax.semilogy(li_per_formula * (1 - c["x"]), c["d_true"] * 1e4, "s", mfc="none", color=colour,
                         label=f"WH, {name} (true V/S)")
     ax.set_xlabel("Li extracted per formula unit")
     ax.set_ylabel("D_Li (cm²/s)")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(textwrap.fill(title, 80), fontsize=9)     # wrapped: a long scenario title is never cut off
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -4,7 +4,7 @@ Li 2019 (Fig. 5, conclusions): at the charged state the particle holds more Li i
 surface because D_Li is low at high SOC; mild heating (~100 °C, 5 h) lets Li diffuse back to the
 surface. Here a radial particle is charged galvanostatically at ``charge_temperature`` to
 ``upper_voltage`` with the li2019 D(x), then rests (zero current) at each of ``rest_temperatures``
-from the same charged state. D follows Arrhenius, exp(−Ea/R (1/T − 1/T_ref)) (physics.md M2), so the
+from the same charged state. D follows Arrhenius, exp(−Ea/R (1/T − 1/T_ref)) (docs/physics.md M2), so the
 hot rest only differs through Ea, which Li 2019 does not give (the case file states its assumption).
 Outputs: surface / centre / mean Li fraction vs time, profiles before and after each rest.
 """
@@ -110,9 +110,10 @@ def _plot(runs, radius, out, title) -> None:
     for (label, (data, profiles, t0)), colour in zip(runs.items(), ("C3", "C0", "C2")):
         rest = data["step"] == 1
         th = (data["t_s"][rest] - t0) / 3600
-        ax1.plot(th, data["x_surface"][rest], "-", color=colour, label=f"surface, rest at {label}")
-        ax1.plot(th, data["x_centre"][rest], "--", color=colour, label=f"centre, rest at {label}")
-        ax2.plot(profiles["rested"][0] * 1e9, profiles["rested"][1], color=colour, label=f"after rest at {label}")
+        celsius = label.replace("C", " °C")
+        ax1.plot(th, data["x_surface"][rest], "-", color=colour, label=f"surface, rest at {celsius}")
+        ax1.plot(th, data["x_centre"][rest], "--", color=colour, label=f"centre, rest at {celsius}")
+        ax2.plot(profiles["rested"][0] * 1e9, profiles["rested"][1], color=colour, label=f"after rest at {celsius}")
     first = next(iter(runs.values()))[1]["charged"]
     ax2.plot(first[0] * 1e9, first[1], "k:", label="end of charge")
     ax1.set_xlabel("rest time (h)")
@@ -121,7 +122,16 @@ def _plot(runs, radius, out, title) -> None:
     ax2.set_ylabel("Li fraction x = c/c_max")
     for ax in (ax1, ax2):
         ax.legend(fontsize=7)
-    fig.suptitle(title, fontsize=9)
+    fig.suptitle(_title_as_run(title, runs), fontsize=9)
     fig.tight_layout()
     fig.savefig(out / "thermal_relaxation.png", dpi=120)
     plt.close(fig)
+
+
+def _title_as_run(title: str, runs) -> str:
+    """The case's paper tag with the rest actually run (a --quick run rests 1 h, not the paper's 5 h)."""
+    data, _, t0 = next(iter(runs.values()))
+    rest = data["step"] == 1
+    hours = (data["t_s"][rest][-1] - t0) / 3600
+    paper = title.split(":")[0] if ":" in title else title
+    return f"{paper}: rest {hours:.3g} h at " + " vs ".join(label.replace("C", " °C") for label in runs)
