@@ -53,22 +53,14 @@ def phase_field_run(params, pmesh, step, *, dt_max: float, fracture=None, comm=N
     "steps", "iterations" and "problem" (the :class:`LithiumProblem`, for maps).
     """
     from sim.fracture.options import PhaseFieldOptions
-    from sim.lithium.mechanics import Mechanics
     from sim.lithium.problem import LithiumProblem
 
     fracture = fracture or PhaseFieldOptions(variant="AT2", split="spectral")
     wall0 = time.perf_counter()
-    problem = LithiumProblem(params, pmesh, dt_max=dt_max)
+    # the problem commits the damage history on accepted steps and restores it on rejected ones
+    problem = LithiumProblem(params, pmesh, dt_max=dt_max, fracture=fracture)
     problem.initialise()
-    # until LithiumProblem takes fracture=: the phase-field mechanics swapped in (as tests/test_phase_field_coupled)
-    mech = Mechanics(params, pmesh, problem.c, degree=problem.degree_u, fracture=fracture)
-    problem.mechanics, problem.u = mech, mech.u
-    reason = mech.solve()
-    if reason:
-        from sim.errors import SolverError
-        raise SolverError("initial phase-field mechanics solve failed", time=0.0, reason=reason)
-    mech.commit()
-    problem._save_accepted()
+    mech = problem.mechanics
     setup = time.perf_counter() - wall0
     comm = pmesh.comm if comm is None else comm
     s1 = FieldMax(mech.stress_fields()["max_principal"])
@@ -93,12 +85,8 @@ def phase_field_run(params, pmesh, step, *, dt_max: float, fracture=None, comm=N
         rows["damage_at"].append(d_at)
         rows["crack_area_m2"].append(m.crack_area())
 
-    def on_step(pr):
-        pr.mechanics.commit()
-        record(pr)
-
     record(problem)
-    problem.run_step(step, on_step=on_step)
+    problem.run_step(step, on_step=record)
     out = {k: np.asarray(v) for k, v in rows.items()}
     out.update(wall_time_s=time.perf_counter() - wall0, setup_time_s=setup, steps=problem.steps, iterations=mech.iterations,
                problem=problem)

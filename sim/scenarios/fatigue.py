@@ -38,31 +38,20 @@ def pf_fatigue_life(params, pmesh, steps, *, n_cycles: int, onset: float = 0.01,
     Returns {"cycles_to_onset" (None if not within ``n_cycles``), "computed_cycles", "table" [(N, d_max)],
     "wall_time_s", "alpha_threshold_J_m3"}.
     """
-    from sim.errors import SolverError
     from sim.fracture.options import PhaseFieldOptions
     from sim.fracture.pf_fatigue import CycleJumper
-    from sim.lithium.mechanics import Mechanics
     from sim.lithium.problem import LithiumProblem
 
     wall0 = time.perf_counter()
-    problem = LithiumProblem(params, pmesh, dt_max=dt_max, dt_initial=dt_initial)
+    # the problem commits ᾱ, H and d on every accepted step (restores them on rejected ones)
+    problem = LithiumProblem(params, pmesh, dt_max=dt_max, dt_initial=dt_initial,
+                             fracture=PhaseFieldOptions(variant="AT2", split="spectral", fatigue=True))
     problem.initialise()
-    # until LithiumProblem takes fracture=: the phase-field mechanics swapped in after initialise()
-    mech = Mechanics(params, pmesh, problem.c, degree=problem.degree_u,
-                     fracture=PhaseFieldOptions(variant="AT2", split="spectral", fatigue=True))
-    problem.mechanics, problem.u = mech, mech.u
-    reason = mech.solve()
-    if reason:
-        raise SolverError("initial phase-field mechanics solve failed", time=0.0, reason=reason)
-    mech.commit()
-    problem._save_accepted()
-
-    def commit(pr):
-        pr.mechanics.commit()
+    mech = problem.mechanics
 
     def cycle():
         for step in steps:
-            problem.run_step(step, on_step=commit)
+            problem.run_step(step)
 
     jumper = CycleJumper(mech.phase_field, cycle, failed=lambda: mech.damage_max() >= onset, jump=jump,
                          max_change=max_change)
