@@ -32,7 +32,7 @@ import numpy as np
 from sim.case import Entries, read_toml
 from sim.errors import InputError
 
-KINDS = ("gitt", "thermal", "aging", "coupling")
+KINDS = ("gitt", "thermal", "aging", "coupling", "cracking", "fatigue")
 HEAD_KEYS = ("kind", "title", "params")
 
 # The settings each kind reads, with their type and physical bounds (in the unit given): checked when the
@@ -67,6 +67,22 @@ SETTINGS: dict[str, dict[str, tuple]] = {
                  "charge_rate": _RATE, "discharge_rate": _RATE, "upper_voltage": _V, "lower_voltage": _V,
                  "hold": _TIME, "rest": _TIME, "rule": ("str",), "activation_volume": ("q", "m^3/mol", {}),
                  "cycles": ("int", 1, 1_000_000), "n_cells": _NCELLS, "grading": _GRADING},
+    "cracking": {"geometry": ("choice", ("axisym", "3d")), "capacity_fraction": ("q", "", dict(gt=0, le=1)),
+                 "directions": ("list",), "dt_max": ("q", "s", dict(gt=0, le=1e6)),
+                 "size_inner": ("q", "m", dict(ge=1e-10, le=1e-3)), "size_outer": ("q", "m", dict(ge=1e-10, le=1e-3)),
+                 "order": ("int", 1, 2), "variant": ("choice", ("AT1", "AT2")),
+                 "split": ("choice", ("none", "spectral", "volumetric-deviatoric")),
+                 "verify_critical_toughness": ("bool",), "pores_3d": ("list",), "crack_path": ("bool",),
+                 "crack_path_fracture_energy": ("q", "J/m^2", dict(gt=0, le=1e6)),
+                 "phase_field_length_3d": ("q", "m", dict(gt=0, le=1e-3)),
+                 "size_inner_3d": ("q", "m", dict(ge=1e-10, le=1e-3)), "size_outer_3d": ("q", "m", dict(ge=1e-10, le=1e-3))},
+    "fatigue": {"aged_params": ("str",), "c_rate": _RATE, "geometry": ("choice", ("hollow", "axisym")),
+                "cycles": ("int", 1, 100_000_000), "size_inner": ("q", "m", dict(ge=1e-10, le=1e-3)),
+                "size_outer": ("q", "m", dict(ge=1e-10, le=1e-3)), "dt_max": ("q", "s", dict(gt=0, le=1e6)),
+                "paris_repeats": ("int", 1, 10), "pf_cycles": ("int", 1, 100_000_000),
+                "pf_onset_damage": ("q", "", dict(gt=0, lt=1)), "pf_max_change": ("q", "", dict(gt=0, lt=1)),
+                "n_cells": _NCELLS, "pf_grading": _GRADING, "upper_voltage": _V, "lower_voltage": _V,
+                "pf_fatigue_threshold": ("q", "J/m^3", dict(gt=0, le=1e12))},
 }
 
 
