@@ -13,6 +13,7 @@ DATA = {  # package -> folder in the clone (keep in step with sim.resources.KIND
     "sim._data.cases": "validation/cases",
     "sim._data.sweeps": "validation/sweeps",
     "sim._data.sweeps.profiles": "validation/sweeps/profiles",
+    "sim._data.sweeps.crack_map_gap": "validation/sweeps/crack_map_gap",
     "sim._data.meshes": "meshes",
     "sim._data.csernica2021": "validation/csernica2021",
     "sim._data.liu2024": "validation/liu2024",

@@ -37,8 +37,8 @@ HELP = {
     "microstructure": "place random non-overlapping pores in a particle and mesh it (3D)",
     "demo": "build the reference meshes, fit the example O profile, run the Liu 2024 particle and an imaged one",
     "run": "run a Li transport + stress case file; write a results folder",
-    "scenario": "run a paper scenario (GITT, thermal relaxation, aged vs fresh, secondary->primary coupling) "
-                "from a case file",
+    "scenario": "run a paper scenario (GITT, thermal relaxation, aged vs fresh, secondary->primary coupling, "
+                "cracking, fatigue) from a case file",
     "validate": "run the validation cases and write a Markdown report with figures",
     "sweep": "run a parameter sweep of a case in parallel (Dask), resumable, into one table",
     "fit": "fit O-vacancy diffusion and core-shell models to Mn3+ / O-vacancy profiles",

@@ -27,7 +27,7 @@ def test_every_shipped_case_parses():
             case = load_case(path, quick=quick)
             case.load_params()
             kinds.add(case.kind)
-    assert kinds == {"gitt", "thermal", "aging", "coupling"}
+    assert kinds == {"gitt", "thermal", "aging", "coupling", "cracking", "fatigue"}
 
 
 @pytest.mark.parametrize("text, key", [

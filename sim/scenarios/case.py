@@ -180,7 +180,7 @@ def load_case(path: str | Path, quick: bool = False) -> ScenarioCase:
             raise InputError(f"unknown table; allowed: {', '.join(sorted(allowed_top))}", file=str(path), key=key)
     head = data.get("scenario")
     if not isinstance(head, dict):
-        raise InputError('missing [scenario] table with kind = "gitt"|"thermal"|"aging"|"coupling" and params',
+        raise InputError('missing [scenario] table with kind = "gitt"|"thermal"|"aging"|"coupling"|"cracking"|"fatigue" and params',
                          file=str(path), key="scenario")
     Entries(head, file=str(path), prefix="scenario").allow(HEAD_KEYS)
     kind = head.get("kind")
