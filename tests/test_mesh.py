@@ -272,3 +272,22 @@ def test_cli_mesh_mpi_matches_serial(tmp_path):
     assert serial.returncode == 0 and par.returncode == 0, par.stderr
     assert par.stdout.splitlines()[:2] == serial.stdout.splitlines()[:2]   # counts, quality, boundaries printed once
     assert (tmp_path / "p" / "liu2024_axisym.xdmf").exists()
+
+
+def test_written_meshes_open_in_meshio(tmp_path):
+    """The ecosystem reads what `sim mesh` writes: the one-grid XDMF and the VTU files, with the tags."""
+    import meshio
+
+    from sim.mesh import axisymmetric_mesh
+
+    p = load_params("liu2024", {"mesh.size_inner": "0.1 um", "mesh.size_outer": "1 um"})
+    pm = axisymmetric_mesh(p.geometry, p.mesh)
+    paths = pm.write(tmp_path, "liu")
+    grid = meshio.read(paths["mesh_xdmf"])
+    assert len(grid.points) == pm.num_nodes and grid.cells[0].type == "triangle"
+    assert sum(len(c.data) for c in grid.cells) == pm.num_cells
+    vtu = meshio.read(paths["vtu"])
+    assert sum(len(c.data) for c in vtu.cells) == pm.num_cells
+    facets = meshio.read(tmp_path / "liu_facets.vtu")
+    tags = set(int(t) for t in facets.cell_data["facet_tag"][0])
+    assert tags == set(pm.boundaries.values())

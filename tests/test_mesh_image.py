@@ -218,7 +218,8 @@ def test_cli_from_image_end_to_end(tmp_path):
     info = json.loads((out / "ex.json").read_text())
     assert info["boundaries"] == {"outer": 1, "void": 2, "pore_0": 10, "pore_1": 11, "pore_2": 12}
     assert info["volume_m3"] > 0 and len(info["centroid_shift_m"]) == 3
-    assert {p.name for p in out.iterdir()} - {MARKER} == {"ex.msh", "ex.xdmf", "ex.h5", "ex.json"}
+    assert {p.name for p in out.iterdir()} - {MARKER} == {"ex.msh", "ex.xdmf", "ex.h5", "ex.json", "ex_mesh.xdmf",
+                                                            "ex_mesh.h5", "ex.vtu", "ex_facets.vtu"}
 
 
 @pytest.mark.parametrize("argv, key", [

@@ -103,7 +103,7 @@ def _report(pm, paths, name, say) -> None:
     say(f"{name}: {pm.kind} mesh, order {pm.order}: {pm.num_cells} cells, {pm.num_vertices} vertices, "
         f"min quality (minSICN) {_q(pm.min_quality)}")
     say("boundaries: " + ", ".join(f"{n}={t}" for n, t in sorted(pm.boundaries.items(), key=lambda kv: kv[1])))
-    say("wrote " + ", ".join(str(paths[k]) for k in ("msh", "xdmf", "json")))
+    say("wrote " + ", ".join(str(paths[k]) for k in ("msh", "xdmf", "mesh_xdmf", "vtu", "json")))
 
 
 def _run_image(args) -> int:

@@ -98,7 +98,9 @@ class ParticleMesh:
                 "volume_m3": self.volume(), **self.info}
 
     def write(self, folder: str | Path, name: str) -> dict[str, Path]:
-        """Write ``<name>.msh`` (gmsh), ``<name>.xdmf`` + ``.h5`` (mesh, cell and facet tags) and
+        """Write ``<name>.msh`` (gmsh), ``<name>.xdmf`` + ``.h5`` (mesh, cell and facet tags, for DOLFINx),
+        ``<name>_mesh.xdmf`` + ``.h5`` (the mesh alone: one grid, which meshio and VTK's XDMF reader need),
+        ``<name>.vtu`` + ``<name>_facets.vtu`` (VTK with the tags as cell data: ParaView, PyVista, meshio) and
         ``<name>.json`` (boundary names -> tags, counts) into ``folder``. Collective.
 
         Files are staged in a temporary sibling folder and moved in at the end, so a failure
@@ -107,6 +109,7 @@ class ParticleMesh:
         from dolfinx.io import XDMFFile
 
         from sim.io import StagedDir, write_json
+        from sim.vtk import write_mesh
 
         folder = Path(folder)
         with StagedDir(folder, comm=self.comm, merge=True) as stage:  # other meshes in folder stay
@@ -117,11 +120,15 @@ class ParticleMesh:
                 xdmf.write_meshtags(self.facet_tags, self.mesh.geometry)
                 if self.cell_tags is not None:
                     xdmf.write_meshtags(self.cell_tags, self.mesh.geometry)
+            with XDMFFile(self.comm, stage / f"{name}_mesh.xdmf", "w") as xdmf:
+                xdmf.write_mesh(self.mesh)
+            write_mesh(stage / f"{name}.vtu", self.mesh, self.cell_tags, self.facet_tags, comm=self.comm)
             info = self.summary()
             if self.comm.rank == 0:
                 (stage / f"{name}.msh").write_bytes(self.msh)
                 write_json(stage / f"{name}.json", info)
-        return {ext: folder / f"{name}.{ext}" for ext in ("msh", "xdmf", "h5", "json")}
+        paths = {ext: folder / f"{name}.{ext}" for ext in ("msh", "xdmf", "h5", "json", "vtu")}
+        return paths | {"mesh_xdmf": folder / f"{name}_mesh.xdmf"}
 
     def plot(self, path: str | Path, title: str = "") -> Path:
         """Save a PNG: 1D element size vs r; 2D mesh with boundaries coloured by tag;
