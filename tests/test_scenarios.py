@@ -101,3 +101,17 @@ def test_coupling_quick(tmp_path):
     assert ext["delithiated_time_s"] > inner["delithiated_time_s"] > 0
     assert s["o_loss_exterior_at_pct"] > s["o_loss_interior_at_pct"] > 0
     assert (tmp_path / "coupling_csernica2021" / "secondary_to_primary.png").exists()
+
+
+def test_every_scenario_prints_its_result(tmp_path):
+    """`sim scenario` prints a headline result line (from summary.json), not only where the files went."""
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "sim", "scenario", "thermal_li2019", "--quick", "--out",
+                           str(tmp_path / "t")], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    s = json.loads((tmp_path / "t" / "summary.json").read_text())
+    line = next(l for l in proc.stdout.splitlines() if l.startswith("thermal relaxation:"))
+    assert f"{s['rests']['100C']['x_surface_end']:.3g}" in line and "100 °C" in line
