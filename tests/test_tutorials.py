@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 TUTORIALS = REPO / "docs" / "tutorials"
@@ -41,13 +40,11 @@ def test_gitt(tmp_path):
     assert "D_WH" in out and (tmp_path / "tutorial-output" / "gitt" / "summary.json").is_file()
 
 
-@pytest.mark.slow
 def test_stress_maps(tmp_path):
     out = _run("stress_maps", tmp_path)
     assert "ratio 10C / 0.1C" in out and (tmp_path / "tutorial-output" / "stress_maps" / "hoop_10C_vs_0p1C.png").is_file()
 
 
-@pytest.mark.slow
 def test_sweep(tmp_path):
     _run("sweep", tmp_path)
     assert (tmp_path / "tutorial-output" / "sweep" / "o_loss_vs_D.png").is_file()
