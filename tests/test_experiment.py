@@ -166,8 +166,8 @@ def test_hold_until_a_current_lands_on_it(tmp_path):
     base = case('[solver]\nmechanics = false\ndt_max = "20 s"\n[output]\noutputs = "minimal"\n')
     base["parameters"]["transport.x_initial"] = 0.6
     s = run_case({**base, "experiment": {"steps": ["Hold at 4.2 V until C/20"]}}, tmp_path / "cut", progress=False)
-    long = run_case({**base, "solver": {"mechanics": False, "dt_max": "2 s"},
-                     "experiment": {"steps": ["Hold at 4.2 V for 20 minutes"]}}, tmp_path / "long", progress=False)
+    run_case({**base, "solver": {"mechanics": False, "dt_max": "2 s"},
+             "experiment": {"steps": ["Hold at 4.2 V for 20 minutes"]}}, tmp_path / "long", progress=False)
     p = load_case(base | {"protocol": [{"step": "rest 1 s"}]}).load_params()
     tr = p.transport
     capacity = FARADAY * tr.c_max * (tr.x_max - tr.x_min) * 4 / 3 * math.pi * p.geometry.particle_radius ** 3
