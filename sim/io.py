@@ -220,19 +220,20 @@ def quiet_broken_pipe():
         raise SystemExit(0) from None
 
 
-def json_ready(obj):
+def json_ready(obj, *, finite: bool = True):
     """``obj`` as plain JSON values: numpy scalars/arrays to Python, paths to strings, and non-finite floats
     (not valid JSON) to ``None`` — the one NaN policy of every JSON file the toolkit writes (pandas reads
-    ``null`` back as NaN)."""
+    ``null`` back as NaN). ``finite=False`` keeps them (Python's json writes ``Infinity``/``NaN``) for
+    internal state that must round-trip exactly, such as a run's checkpoint."""
     if isinstance(obj, dict):
-        return {str(k): json_ready(v) for k, v in obj.items()}
+        return {str(k): json_ready(v, finite=finite) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [json_ready(v) for v in obj]
+        return [json_ready(v, finite=finite) for v in obj]
     if isinstance(obj, np.ndarray):
-        return json_ready(obj.tolist())
+        return json_ready(obj.tolist(), finite=finite)
     if isinstance(obj, np.generic):
         obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
+    if finite and isinstance(obj, float) and not math.isfinite(obj):
         return None
     if isinstance(obj, Path):
         return str(obj)

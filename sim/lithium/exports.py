@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.io import json_ready
+
 
 
 # ----------------------------------------------------------------------------------------- time series
@@ -82,7 +84,7 @@ def write_checkpoint(folder: Path, comm, state: dict, arrays: dict[str, np.ndarr
         np.savez(fh, **arrays)
     comm.barrier()
     if comm.rank == 0:
-        (new / "state.json").write_text(json.dumps(_plain(state)))
+        (new / "state.json").write_text(json.dumps(json_ready(state, finite=False)))
         shutil.rmtree(old, ignore_errors=True)
         if cur.exists():
             os.replace(cur, old)
@@ -107,21 +109,6 @@ def read_checkpoint(folder: Path, comm) -> tuple[dict, dict[str, np.ndarray]]:
     with np.load(where / f"rank{comm.rank}.npz", allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     return state, arrays
-
-
-def _plain(obj):
-    """numpy scalars/arrays and tuples -> JSON types (infinities stay floats: json writes Infinity)."""
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _plain(obj.tolist())
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
 
 
 def problem_state(problem) -> tuple[dict, dict[str, np.ndarray]]:

@@ -106,9 +106,10 @@ class LithiumProblem:
         self.c = self.transport.c
         self.c.x.array[:] = tr.x_initial * tr.c_max
         self.transport.c_n.x.array[:] = self.c.x.array
+        self.centroid = centroid(self.pmesh)     # physical (x, y, z), m
         if self.with_mechanics:
             # spherical stress components about the particle's centroid (mesh coordinates), not the origin
-            centre = to_mesh(self.pmesh.kind, centroid(self.pmesh))[0] if self.pmesh.kind != "radial" else np.zeros(3)
+            centre = to_mesh(self.pmesh.kind, self.centroid)[0] if self.pmesh.kind != "radial" else np.zeros(3)
             self.mechanics = Mechanics(self.params, self.pmesh, self.c, degree=self.degree_u, hydrostatic=hydro,
                                        fracture=self.fracture, centre=centre)
         self.u = self.mechanics.u if self.mechanics else None

@@ -111,7 +111,7 @@ class Recorder:
                  outputs: str = "full", resume: tuple[dict, dict] | None = None):
         """``resume``: (state, arrays) of a checkpoint (:func:`sim.lithium.exports.read_checkpoint`) whose solver
         state the caller has put back into ``problem``; the recorder then continues its files from there."""
-        from sim.fracture.hotspots import BoundaryDistance, HotSpotTracker, centroid, to_mesh
+        from sim.fracture.hotspots import BoundaryDistance, HotSpotTracker, to_mesh
         from sim.lithium.exports import Extremes, FieldWriter, TimeSeriesCSV
 
         self.folder, self.spec, self.problem, self.comm = folder, spec, problem, comm
@@ -138,7 +138,7 @@ class Recorder:
         mech_params = problem.params.mechanics if self.mech else None
         self.strength = getattr(mech_params, "tensile_strength", None) if mech_params else None
         self.boundaries = BoundaryDistance(problem.pmesh)
-        self.centroid = centroid(problem.pmesh)
+        self.centroid = problem.centroid
         self.sampler = (PointSampler(problem.pmesh.mesh, to_mesh(problem.pmesh.kind, self.probe_points))
                         if self.probe_names else None)
         self.phase_field = getattr(spec, "fracture", None) is not None
