@@ -38,9 +38,13 @@ class Mechanics:
     (P1, "damage"): :meth:`solve` then runs the staggered u ↔ d iterations; call :meth:`commit` after an
     accepted time step and :meth:`restore` after a rejected one. ``centre`` (m; axisymmetric (0, z_c, 0)):
     the point about which the spherical stress components (radial, hoop, azimuthal) are taken.
+    ``li_fraction``: UFL expression of the local Li fraction x that ΔV/V0(x) is read at (default c/c_max; a
+    degraded particle whose local capacity is s c_max passes c/(s c_max)). ``volume_change_scale``: UFL
+    expression (or Function) multiplying ΔV/V0 pointwise (default 1), e.g. 0 in a deactivated shell.
     """
 
-    def __init__(self, params, pmesh, c, *, degree: int = 2, hydrostatic=None, fracture=None, centre=(0.0, 0.0, 0.0)):
+    def __init__(self, params, pmesh, c, *, degree: int = 2, hydrostatic=None, fracture=None, centre=(0.0, 0.0, 0.0),
+                 li_fraction=None, volume_change_scale=None):
         import ufl
         from dolfinx import fem
 
@@ -56,7 +60,10 @@ class Mechanics:
         self.u = fem.Function(self.V, name="u")
         v = ufl.TestFunction(self.V)
         w = geometry_weights(pmesh).weight
-        beta = table_expr(mech.volume_change, c / params.transport.c_max)   # ΔV/V0(x)
+        x = c / params.transport.c_max if li_fraction is None else li_fraction
+        beta = table_expr(mech.volume_change, x)   # ΔV/V0(x)
+        if volume_change_scale is not None:
+            beta = volume_change_scale * beta
         Id = ufl.Identity(3)
 
         def sigma_small(u):
