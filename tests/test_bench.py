@@ -38,6 +38,7 @@ def test_report_has_sections_tables_and_notes():
 def test_parse_only_accepts_letters_and_names_in_order():
     assert parse_only("c, a") == ["a", "c"]
     assert parse_only("liu,3d") == ["b", "c"]
+    assert parse_only("image, fracture, w") == ["f", "i", "w"]
     with pytest.raises(InputError, match="--only.*unknown benchmark 'd'.*a \\(spm\\)"):
         parse_only("a,d")
     with pytest.raises(InputError, match="no benchmark"):
