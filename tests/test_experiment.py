@@ -17,6 +17,7 @@ from sim.errors import InputError
 from sim.lithium.case import Current, ExperimentStep, describe_step, load_case, parse_step
 from sim.lithium.protocol import Galvanostatic, Potentiostatic, Rest, Stop
 from sim.units import FARADAY
+from conftest import radial_case
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -67,15 +68,7 @@ def test_bad_experiment_strings_are_refused_naming_the_step(text, why):
     assert str(info.value).startswith("case.toml: experiment.steps[0]: ") and why in str(info.value)
 
 
-BASE = """\
-model = "lithium"
-params = "lmr_default"
-geometry = "radial"
-[parameters]
-"transport.x_initial" = 0.34
-[mesh]
-n_cells = 20
-"""
+BASE = radial_case()
 
 
 def case(text: str) -> dict:

@@ -23,16 +23,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import sim.cli as cli
+from conftest import radial_case
 
-CASE = """\
-model = "lithium"
-params = "lmr_default"
-geometry = "radial"
-[parameters]
-"transport.x_initial" = 0.34
-[mesh]
-n_cells = 30
+CASE = radial_case("""\
 [solver]
 dt_max = "2 s"
 [output]
@@ -45,14 +38,8 @@ checkpoint_every = 10
 step = "discharge at 1C to 10 % DOD"
 [[protocol]]
 step = "rest 3 min"
-"""
+""", n_cells=30)
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def run_cli(monkeypatch):
-    monkeypatch.setattr(cli, "COMMANDS", {"run": "sim.lithium.run"})
-    return lambda *argv: cli.main(["run", *map(str, argv)])
 
 
 def kill_after_checkpoint(case: Path, out: Path, steps: int) -> dict:

@@ -10,6 +10,7 @@ import sim.cli as cli
 from sim.errors import InputError
 from sim.lithium.case import describe_step, load_case, parse_step, parse_step_table, step_to_table
 from sim.lithium.protocol import Galvanostatic, Potentiostatic, Rest, Stop
+from conftest import radial_case
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -74,14 +75,7 @@ def test_table_form_steps_and_their_errors():
         assert f"c.toml: {key}: " in str(info.value)
 
 
-GOOD = """\
-model = "lithium"
-params = "lmr_default"
-geometry = "radial"
-[parameters]
-"transport.x_initial" = 0.34
-[mesh]
-n_cells = 20
+GOOD = radial_case("""\
 [output]
 maps_at_dod = ["10 %", 0.05]
 probes = { surface = "surface", mid = ["4 um"] }
@@ -90,7 +84,7 @@ step = "discharge at 1C to 10 % DOD"
 [[protocol]]
 kind = "rest"
 until = { time = "1 min" }
-"""
+""")
 
 
 def test_a_case_given_as_a_dict_reads_like_a_file():
@@ -118,13 +112,6 @@ def test_case_file_reads_into_si_and_overrides_route_to_params_or_case(tmp_path)
     assert p.geometry.void_radius == pytest.approx(3e-7)    # --set parameter entry
     assert p.mesh.size_inner == pytest.approx(5e-8)         # [mesh] size of the case via --set
     assert "--set" in p.sources["geometry.void_radius"] or p.sources["geometry.void_radius"].startswith("override")
-
-
-@pytest.fixture
-def run_cli(monkeypatch):
-    """``sim run`` through the real CLI error handling, with only this command registered."""
-    monkeypatch.setattr(cli, "COMMANDS", {"run": "sim.lithium.run"})
-    return lambda *argv: cli.main(["run", *map(str, argv)])
 
 
 @pytest.mark.parametrize("edit, where, what", [

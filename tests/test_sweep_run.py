@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import radial_case
 
 ROOT = Path(__file__).resolve().parent.parent
 CASE = """model = "oxygen"
@@ -106,18 +107,11 @@ def test_edited_parameter_file_after_kill_reruns_every_affected_case(tmp_path):
     assert [markers[c]["wall_time_s"] for c in table["case_id"]] == table["wall_time_s"].tolist()
 
 
-LITHIUM_CASE = """model = "lithium"
-params = "lmr_default"
-geometry = "radial"
-[parameters]
-"transport.x_initial" = 0.34
-[mesh]
-n_cells = 20
-[solver]
+LITHIUM_CASE = radial_case("""[solver]
 mechanics = false
 [[protocol]]
 step = "discharge at 1C for 10 s"
-"""
+""")
 
 
 def test_failing_case_is_recorded_retried_and_a_changed_sweep_is_refused(tmp_path):
