@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.io import write_json
+
 REPO = Path(__file__).resolve().parent.parent
 BASE_CASE = REPO / "validation" / "sweeps" / "bridge_case.toml"
 TARGET_HOOP = 3.17e8          # Pa, Liu 2024: bridge point, 10C, 20 % DOD
@@ -75,33 +77,40 @@ def sample(n: int, seed: int = 2024) -> np.ndarray:
     return x
 
 
-def parameter_file(row, path: Path) -> Path:
-    """A parameter set inheriting liu2024 with this sample's inputs."""
-    v = dict(zip((f.name for f in FACTORS), row))
+def set_text(v: dict, *, header: str, title: str, source, fmt=str) -> str:
+    """A parameter set inheriting liu2024 with the inputs ``v`` (factor name -> SI value): two pores on the
+    axis at the pore–void gap, ΔV/V0 linear from −amplitude at x ≤ 0.34 to 0 at x = 1. ``source(name)`` gives
+    each entry's source text, ``fmt`` formats the numbers; ``header`` is the comment block on top."""
     a, rp, gap = v["void_radius"], v["pore_radius"], v["pore_void_gap"]
-    z = a + gap + rp
-    amp = 100 * v["volume_change_amplitude"]
-    text = f'''# Saltelli sample of sim.sensitivity (generated)
+    z, amp = fmt(a + gap + rp), fmt(100 * v["volume_change_amplitude"])
+    return f'''{header}
 [meta]
-title = "Liu 2024 sensitivity sample"
+title = "{title}"
+doi = "10.1038/s41565-024-01773-2"
 inherits = "liu2024"
 
 [geometry]
-void_radius = {{ value = "{a} m", source = "sensitivity sample" }}
-pores = {{ value = [ {{ radius = "{rp} m", centre = ["0 m", "0 m", "{z} m"] }}, {{ radius = "{rp} m", centre = ["0 m", "0 m", "{-z} m"] }} ], source = "sensitivity sample: pore-void gap {gap} m" }}
+void_radius = {{ value = "{fmt(a)} m", source = "{source('void_radius')}" }}
+pores = {{ value = [ {{ radius = "{fmt(rp)} m", centre = ["0 m", "0 m", "{z} m"] }}, {{ radius = "{fmt(rp)} m", centre = ["0 m", "0 m", "-{z} m"] }} ], source = "{source('pore_radius')}; pore-void gap {fmt(gap)} m: {source('pore_void_gap')}" }}
 
 [transport]
-diffusivity = {{ value = "{v['diffusivity']} m^2/s", source = "sensitivity sample" }}
+diffusivity = {{ value = "{fmt(v['diffusivity'])} m^2/s", source = "{source('diffusivity')}" }}
 
 [kinetics]
-exchange_current_density = {{ value = "{v['exchange_current_density']} A/m^2", source = "sensitivity sample" }}
+exchange_current_density = {{ value = "{fmt(v['exchange_current_density'])} A/m^2", source = "{source('exchange_current_density')}" }}
 
 [mechanics]
-youngs_modulus = {{ value = "{v['youngs_modulus']} Pa", source = "sensitivity sample" }}
-poisson_ratio = {{ value = "{v['poisson_ratio']}", source = "sensitivity sample" }}
-volume_change = {{ x = [0.0, 0.34, 1.0], y = [{-amp}, {-amp}, 0.0], x_unit = "", y_unit = "%", interpolation = "linear", source = "sensitivity sample" }}
+youngs_modulus = {{ value = "{fmt(v['youngs_modulus'])} Pa", source = "{source('youngs_modulus')}" }}
+poisson_ratio = {{ value = "{fmt(v['poisson_ratio'])}", source = "{source('poisson_ratio')}" }}
+volume_change = {{ x = [0.0, 0.34, 1.0], y = [-{amp}, -{amp}, 0.0], x_unit = "", y_unit = "%", interpolation = "linear", source = "{source('volume_change_amplitude')}" }}
 '''
-    path.write_text(text)
+
+
+def parameter_file(row, path: Path) -> Path:
+    """A parameter set inheriting liu2024 with this sample's inputs."""
+    v = dict(zip((f.name for f in FACTORS), row))
+    path.write_text(set_text(v, header="# Saltelli sample of sim.sensitivity (generated)",
+                             title="Liu 2024 sensitivity sample", source=lambda name: "sensitivity sample"))
     return path
 
 
@@ -156,7 +165,7 @@ def run(out_dir, n: int = 4, workers: int = 2, mesh: dict | None = None, seed: i
     summary["consistent_samples"] = int(consistent.sum())
     summary["max_hoop_10C_Pa"] = float(np.nanmax(hoop["10C"]))
     _plot(x, hoop["10C"], ratio, summary, out / "liu2024_sensitivity.png")
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    write_json(out / "summary.json", summary)
     np.savetxt(out / "samples.csv", np.column_stack([x, hoop["10C"], ratio]), delimiter=",",
                header=",".join([f.name for f in FACTORS] + ["hoop_10C_Pa", "ratio_10C_0p1C"]), comments="")
     return summary
@@ -264,33 +273,19 @@ def calibrate(out_dir, target: Path = REPO / "params" / "liu2024_calibrated.toml
 
     what = (f"fitted: Saltelli sample {best} closest to Liu 2024's 3.17e8 Pa at 10C / 20 % DOD and ratio 100 "
             f"(coarse sweep mesh)")
-    z = v["void_radius"] + v["pore_void_gap"] + v["pore_radius"]
-    amp = 100 * v["volume_change_amplitude"]
-    text = f'''# Liu 2024 particle calibrated to the two published numbers (sim.sensitivity.calibrate, coarse mesh).
-# Every calibrated entry says what it was fitted to, next to its literature range; compare params/liu2024.toml.
-# Check run (coarse sweep mesh): bridge hoop {h10:.4g} Pa at 10C (Liu 3.17e8), ratio 10C/0.1C {h10 / h01:.4g} (Liu ~100).
-[meta]
-title = "Liu 2024 particle, inputs calibrated to the published bridge stress and ratio (see the notes)"
-doi = "10.1038/s41565-024-01773-2"
-inherits = "liu2024"
+    def source(name):
+        if name == "volume_change_amplitude":
+            return note(name, f"fitted: sample amplitude x {amp_scale:.3g} so the 10C bridge stress is 3.17e8 Pa")
+        return note(name, what)
 
-[geometry]
-void_radius = {{ value = "{v['void_radius']:.4g} m", source = "{note('void_radius', what)}" }}
-pores = {{ value = [ {{ radius = "{v['pore_radius']:.4g} m", centre = ["0 m", "0 m", "{z:.4g} m"] }}, {{ radius = "{v['pore_radius']:.4g} m", centre = ["0 m", "0 m", "{-z:.4g} m"] }} ], source = "{note('pore_radius', what)}; pore-void gap {v['pore_void_gap']:.3g} m: {note('pore_void_gap', what)}" }}
-
-[transport]
-diffusivity = {{ value = "{v['diffusivity']:.4g} m^2/s", source = "{note('diffusivity', what)}" }}
-
-[kinetics]
-exchange_current_density = {{ value = "{v['exchange_current_density']:.4g} A/m^2", source = "{note('exchange_current_density', what)}" }}
-
-[mechanics]
-youngs_modulus = {{ value = "{v['youngs_modulus']:.4g} Pa", source = "{note('youngs_modulus', what)}" }}
-poisson_ratio = {{ value = "{v['poisson_ratio']:.4g}", source = "{note('poisson_ratio', what)}" }}
-volume_change = {{ x = [0.0, 0.34, 1.0], y = [{-amp:.4g}, {-amp:.4g}, 0.0], x_unit = "", y_unit = "%", interpolation = "linear", source = "{note('volume_change_amplitude', 'fitted: sample amplitude x ' + format(amp_scale, '.3g') + ' so the 10C bridge stress is 3.17e8 Pa')}" }}
-'''
+    text = set_text(v, fmt=lambda x: f"{x:.4g}", source=source,
+                    title="Liu 2024 particle, inputs calibrated to the published bridge stress and ratio (see the notes)",
+                    header="# Liu 2024 particle calibrated to the two published numbers (sim.sensitivity.calibrate, "
+                           "coarse mesh).\n# Every calibrated entry says what it was fitted to, next to its literature "
+                           "range; compare params/liu2024.toml.\n# Check run (coarse sweep mesh): bridge hoop "
+                           f"{h10:.4g} Pa at 10C (Liu 3.17e8), ratio 10C/0.1C {h10 / h01:.4g} (Liu ~100).")
     target.write_text(text)
     result = {"sample": best, "amplitude_scale": float(amp_scale), "inputs": v, "hoop_10C_Pa": h10,
               "ratio": h10 / h01, "file": str(target)}
-    (out / "calibration.json").write_text(json.dumps(result, indent=2))
+    write_json(out / "calibration.json", result)
     return result
