@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.arrhenius import arrhenius as arrhenius_factor
 from sim.units import FARADAY, GAS_CONSTANT
 
 _MAX_DPHI = 0.1             # V, largest φ_s update per Newton iteration
@@ -114,9 +115,10 @@ def table_slope(table, x):
 
 
 def arrhenius(transport, temperature: float) -> float:
-    """exp(−Ea/R (1/T − 1/T_ref)) with T clamped to [temperature_min, temperature_max] (Liu 2024 Methods)."""
-    T = min(max(temperature, transport.temperature_min), transport.temperature_max)
-    return float(np.exp(-transport.activation_energy / GAS_CONSTANT * (1.0 / T - 1.0 / transport.reference_temperature)))
+    """exp(−Ea/R (1/T − 1/T_ref)) of a ``[transport]`` section, T clamped to [temperature_min, temperature_max]
+    (Liu 2024 Methods): :func:`sim.arrhenius.arrhenius` with the clamp."""
+    return arrhenius_factor(transport.activation_energy, temperature, transport.reference_temperature,
+                  clamp=(transport.temperature_min, transport.temperature_max))
 
 
 def scale_function(space, scale, name: str):
