@@ -38,6 +38,7 @@ ARGS = ["--knots", "0.6,0.95", "--c-rate", "1", "--pulse", "5 min", "--rest", "6
         "--fix-i0", "--initial-d", "3e-15 m^2/s,6e-15 m^2/s"]
 
 
+@pytest.mark.slow      # ~20 s of CPU (the fit itself is covered by tests/test_li_fit.py in the default suite)
 def test_fit_gitt_cli_recovers_the_hidden_d(tmp_path, capsys):
     curve = _curve(tmp_path)
     out = tmp_path / "fit"
