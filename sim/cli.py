@@ -27,6 +27,7 @@ COMMANDS = {
     "validate": "sim.validate",
     "sweep": "sim.sweep.cli",
     "fit": "sim.oxygen.fit_cli",
+    "fit-gitt": "sim.scenarios.fit_gitt_cli",
     "oxygen": "sim.oxygen.cli",
     "bench": "sim.bench",
 }
@@ -42,6 +43,7 @@ HELP = {
     "validate": "run the validation cases and write a Markdown report with figures",
     "sweep": "run a parameter sweep of a case in parallel (Dask), resumable, into one table",
     "fit": "fit O-vacancy diffusion and core-shell models to Mn3+ / O-vacancy profiles",
+    "fit-gitt": "fit Li diffusivity D(x) (and i0) to a GITT or relaxation voltage curve",
     "oxygen": "simulate O-vacancy diffusion and O loss in a primary particle over cycling",
     "bench": "benchmarks: sphere vs PyBaMM, Liu 2024 mesh convergence, 3D scaling",
 }

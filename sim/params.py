@@ -221,9 +221,27 @@ class Oxygen:
                                                  doc="y_f in the formation layer (O released on formation)")
 
 
+@dataclass(frozen=True, kw_only=True)
+class Degradation:
+    """How the O-vacancy field of M1 changes the Li particle (the degradation loop, sim/scenarios/aging.py).
+
+    θ = min(1, m/m_c) is the deactivated fraction, m the local Mn³⁺ excess; each property X of the Li particle
+    becomes X · (1 − (1 − f_X) θ) with the factor f_X of fully deactivated material."""
+
+    mn3_deactivated: float = quantity("", gt=0, le=1, doc="Mn³⁺ excess m_c at which material is fully deactivated")
+    capacity_factor: float = quantity("", gt=0, le=1, doc="active Li sites of deactivated material / fresh (also "
+                                                          "its ΔV/V0: inactive material does not swell)")
+    diffusivity_factor: float = quantity("", gt=0, le=1, doc="D of deactivated material / fresh D")
+    exchange_current_factor: float = quantity("", gt=0, le=1, doc="i0 of a deactivated surface / fresh i0")
+    kinetic_depth: float = quantity("nm", gt=0, le=1e-3, doc="depth below the surface whose mean θ sets i0")
+    volume_change_per_mn3: float = quantity("", ge=0, le=1e3, default=0.0,
+                                            doc="ΔV/V0(x) amplitude growth per unit primary-particle Mn³⁺ excess")
+
+
 SECTIONS: dict[str, type] = {
     "geometry": Geometry, "primary": Primary, "mesh": MeshSizes, "conditions": Conditions,
     "transport": Transport, "kinetics": Kinetics, "mechanics": Mechanics, "oxygen": Oxygen,
+    "degradation": Degradation,
 }
 
 
@@ -241,6 +259,7 @@ class ParameterSet:
     kinetics: Kinetics | None = None
     mechanics: Mechanics | None = None
     oxygen: Oxygen | None = None
+    degradation: Degradation | None = None
     sources: dict = field(default_factory=dict, repr=False)  # "section.key" -> source text
     raw: dict = field(default_factory=dict, repr=False)      # "section.key" -> entry as written (merged)
     files: tuple = ()                                        # files read, child first

@@ -1,4 +1,4 @@
-"""Multi-cycle degradation loop: O-vacancy field (M1) -> D, i0, ΔV/V0 of the Li particle; cycle jumping."""
+"""Multi-cycle degradation loop: O-vacancy field (M1) -> capacity, D, i0, ΔV/V0 of the Li particle; cycle jumping."""
 import dolfinx_solver  # noqa: F401
 import numpy as np
 import pytest
@@ -12,8 +12,7 @@ from sim.scenarios.aging import DegradationRules, DegradationState, degraded_par
 
 COMM = MPI.COMM_SELF
 OX = load_params("csernica2021")
-RULES = DegradationRules(mn3_deactivated=0.5, diffusivity_factor=0.1, exchange_current_factor=0.2,
-                         kinetic_depth=50e-9, volume_change_per_mn3=6.3, exposed=("outer",))
+RULES = DegradationRules.from_params(load_params("wang2021"))
 CYCLE = dict(c_rate=1.0, upper_voltage=4.6, lower_voltage=2.8, rest=600.0)
 
 
@@ -48,23 +47,42 @@ def test_shell_follows_the_m1_closed_form():
     assert st.shell_thickness() == pytest.approx(shell_exact, rel=0.05)
 
 
-def test_degraded_parameters_follow_the_rules():
+def test_degraded_parameters_and_multipliers_follow_the_rules():
     p = load_params("wang2021")
     st = DegradationState(_mesh(), OX, RULES, COMM)
     first = st.primary_mn3()
     st.advance(100 * 5000.0)
     q = degraded_params(p, st, first)
-    i0 = p.kinetics.exchange_current_density * (1 - 0.8 * st.surface_theta())
-    assert q.kinetics.exchange_current_density == pytest.approx(i0, rel=1e-9)
-    amp = 1 + 6.3 * (st.primary_mn3() - first)
-    assert np.allclose(q.mechanics.volume_change.y, amp * p.mechanics.volume_change.y)
-    assert 0 < st.surface_theta() <= 1 and amp > 1
+    amp = 1 + RULES.volume_change_per_mn3 * (st.primary_mn3() - first)
+    assert np.allclose(q.mechanics.volume_change.y, amp * p.mechanics.volume_change.y) and amp > 1
+    # the local multipliers at the dofs of the vacancy field: 1 − (1 − f) θ
+    r = st.field.V.tabulate_dof_coordinates()[:, 0]
+    X = np.vstack([r, 0 * r, 0 * r])
+    theta, s = st.theta(), st.scales()
+    for key, f in (("capacity_scale", RULES.capacity_factor), ("volume_change_scale", RULES.capacity_factor),
+                   ("diffusivity_scale", RULES.diffusivity_factor)):
+        np.testing.assert_allclose(s[key](X), 1 - (1 - f) * theta, rtol=1e-12)
+    # i0 at the surface: θ averaged over the kinetic depth with the P1 lumped volume ∫ φ_i r² dr (r² weights)
+    near = st.outer_depth <= RULES.kinetic_depth + 1e-15
+    order = np.argsort(r)
+    rs = r[order]
+    lumped = np.zeros_like(rs)
+    h = np.diff(rs)
+    lumped[:-1] += h * (3 * rs[:-1] ** 2 + 2 * rs[:-1] * rs[1:] + rs[1:] ** 2) / 12     # ∫ φ_left r² over a cell
+    lumped[1:] += h * (rs[:-1] ** 2 + 2 * rs[:-1] * rs[1:] + 3 * rs[1:] ** 2) / 12
+    weight = np.empty_like(lumped)
+    weight[order] = lumped
+    theta_bar = np.sum((weight * theta)[near]) / np.sum(weight[near])
+    assert st.surface_theta() == pytest.approx(theta_bar, rel=1e-10)
+    i0_scale = s["exchange_current_scale"](np.array([[2e-6 - 5e-9], [0.0], [0.0]]))
+    assert i0_scale[0] == pytest.approx(1 - (1 - RULES.exchange_current_factor) * theta_bar, rel=1e-12)
+    assert 0 < theta_bar < 1 and st.active_fraction() < 1
 
 
 def test_loop_has_memory_only_through_the_rules():
     p = load_params("wang2021", {"transport.x_initial": "0.99", "geometry.particle_radius": "2 um",
                                  "geometry.void_radius": "0 um", "geometry.pores": {"value": []}})
-    inert = DegradationRules(0.5, 1.0, 1.0, 50e-9, 0.0, ("outer",))
+    inert = DegradationRules(0.5, 1.0, 1.0, 1.0, 50e-9, 0.0, ("outer",))
     same = run_loop(p, OX, _mesh(), inert, [1, 200], CYCLE, COMM)
     assert same[1]["overpotential_discharge_mid_V"] == pytest.approx(same[0]["overpotential_discharge_mid_V"],
                                                                      abs=1e-9)

@@ -8,8 +8,8 @@ condition. SI units throughout; currents > 0 on discharge (Li insertion).
 Time steps: variable-step BDF2 (backward Euler for the first two steps after a change of drive), with the
 local error estimated by Milne's device from an extrapolating predictor of the same order,
 LTE ≈ e_M/(e_M − e_P) (c − c_pred), where e_M, e_P are the method's and the predictor's errors on
-(t − t_n)^(p+1) for the actual step sizes. A step is accepted when max |LTE|/c_max ≤ atol + rtol |x|
-(x = c/c_max), and the next Δt = Δt · clip(0.9 err^(−1/(p+1)), 0.2, 2). The time derivative of the
+(t − t_n)^(p+1) for the actual step sizes. A step is accepted when max |LTE|/(s_c c_max) ≤ atol + rtol |x|
+(x = c/(s_c c_max)), and the next Δt = Δt · clip(0.9 err^(−1/(p+1)), 0.2, 2). The time derivative of the
 bordered system stays one linear combination of states, so the discrete mass balance and the
 Butler–Volmer constraint hold to round-off for either scheme.
 """
@@ -40,12 +40,17 @@ class LithiumProblem:
     ``coupling``: "one-way" (stress follows c) or "two-way" (adds stress-driven diffusion
     −D(∇c − c Ω/(RT) ∇σ_h), σ_h from the last accepted step). ``temperature`` in K (default
     ``params.conditions.temperature``; change it between steps with :meth:`set_temperature`);
-    ``dt_initial``/``dt_max`` in s (``dt_max`` None: no cap). ``diffusivity_scale``: optional multiplier
-    s(X) > 0 on D, D = s(X) D(x, T), a callable on mesh coordinates X (3, N) in m (radial (r, 0, 0),
-    axisym (r, z, 0), 3D (x, y, z)) sampled once per cell (DG0), e.g. a deactivated shell (Wang 2021).
+    ``dt_initial``/``dt_max`` in s (``dt_max`` None: no cap). Spatial multipliers, each an optional callable
+    s(X) > 0 on mesh coordinates X (3, N) in m (radial (r, 0, 0), axisym (r, z, 0), 3D (x, y, z)) sampled once,
+    e.g. a deactivated shell (Wang 2021; the degradation loop of :mod:`sim.scenarios.aging`):
+    ``diffusivity_scale`` s_D on D (per cell, DG0); ``capacity_scale`` s_c on the Li site density, which becomes
+    s_c c_max: the local Li fraction x = c/(s_c c_max) is what D(x), U(x_s), i0(x_s) and ΔV/V0(x) read, the
+    initial c is x_initial s_c c_max, and the capacity, x_mean and DOD count s_c c_max (at the nodes, like c);
+    ``exchange_current_scale`` s_i on i0 (per cell, read on the outer surface); ``volume_change_scale`` s_v on
+    ΔV/V0 (per cell). Without them (None) the forms are those of a uniform particle.
     ``dt_min`` in s: a step whose Δt is cut below it by failures raises :class:`SolverError` (None:
     1e-9 of the step's time scale, 3600 s / C-rate or the step's duration, at most dt_initial/1024).
-    ``rtol``/``atol``: tolerances of the local time-stepping error of the Li fraction x = c/c_max (see the
+    ``rtol``/``atol``: tolerances of the local time-stepping error of the Li fraction x = c/(s_c c_max) (see the
     module docstring; the defaults keep the early transient of a galvanostatic sphere within 0.1 % of the
     peak hoop stress). ``fracture``: options handed to :class:`~sim.lithium.mechanics.Mechanics`
     (``fracture=``) when given; its damage history is committed on accepted and restored on rejected steps.
@@ -55,6 +60,9 @@ class LithiumProblem:
     def __init__(self, params, pmesh, *, coupling: str = "one-way", temperature: float | None = None,
                  degree_c: int = 1, degree_u: int = 2, dt_initial: float = 1e-3, dt_max: float | None = None,
                  mechanics: bool = True, diffusivity_scale: Callable[[np.ndarray], np.ndarray] | None = None,
+                 capacity_scale: Callable[[np.ndarray], np.ndarray] | None = None,
+                 exchange_current_scale: Callable[[np.ndarray], np.ndarray] | None = None,
+                 volume_change_scale: Callable[[np.ndarray], np.ndarray] | None = None,
                  dt_min: float | None = None, rtol: float = 1e-5, atol: float = 1e-6, fracture=None):
         if coupling not in ("one-way", "two-way"):
             raise InputError(f"coupling {coupling!r} not allowed; choose one-way or two-way", key="coupling")
@@ -67,9 +75,13 @@ class LithiumProblem:
         for key, tol in (("rtol", rtol), ("atol", atol)):
             if not (isinstance(tol, (int, float)) and np.isfinite(tol) and 0 < tol < 1):
                 raise InputError(f"{key} must be a number in (0, 1), got {tol!r}", key=key)
-        if diffusivity_scale is not None and not callable(diffusivity_scale):
-            raise InputError("diffusivity_scale must be a callable s(X) of mesh coordinates X (3, N) in m",
-                             key="diffusivity_scale")
+        self.scales = {"diffusivity_scale": diffusivity_scale, "capacity_scale": capacity_scale,
+                       "exchange_current_scale": exchange_current_scale, "volume_change_scale": volume_change_scale}
+        for key, scale in self.scales.items():
+            if scale is not None and not callable(scale):
+                raise InputError(f"{key} must be a callable s(X) of mesh coordinates X (3, N) in m", key=key)
+        if volume_change_scale is not None and not mechanics:
+            raise InputError("volume_change_scale needs the mechanics model", key="volume_change_scale")
         params.require("transport", "kinetics", *(["mechanics"] if mechanics else []),
                        *(["conditions"] if temperature is None else []))
         if pmesh.kind == "axisym" and "axis" not in pmesh.boundaries:
@@ -79,7 +91,6 @@ class LithiumProblem:
         self.temperature = params.conditions.temperature if temperature is None else float(temperature)
         self.degree_c, self.degree_u = degree_c, degree_u
         self.dt_initial, self.dt_max, self.dt_min = dt_initial, (np.inf if dt_max is None else dt_max), dt_min
-        self.diffusivity_scale = diffusivity_scale
         self.rtol, self.atol = float(rtol), float(atol)
         self.fracture = fracture
         self.transport = self.mechanics = None
@@ -101,20 +112,23 @@ class LithiumProblem:
         if self.coupling == "two-way":
             hydro = fem.Function(fem.functionspace(self.pmesh.mesh, ("Lagrange", 1)), name="hydrostatic")
         self.transport = Transport(self.params, self.pmesh, temperature=self.temperature, degree=self.degree_c,
-                                   two_way=self.coupling == "two-way", hydrostatic=hydro,
-                                   diffusivity_scale=self.diffusivity_scale)
+                                   two_way=self.coupling == "two-way", hydrostatic=hydro, **self.scales)
         self.c = self.transport.c
-        self.c.x.array[:] = tr.x_initial * tr.c_max
+        sites = self.transport.site_scale
+        self.c.x.array[:] = tr.x_initial * tr.c_max * (1.0 if sites is None else sites.x.array)
         self.transport.c_n.x.array[:] = self.c.x.array
         self.centroid = centroid(self.pmesh)     # physical (x, y, z), m
         if self.with_mechanics:
             # spherical stress components about the particle's centroid (mesh coordinates), not the origin
             centre = to_mesh(self.pmesh.kind, self.centroid)[0] if self.pmesh.kind != "radial" else np.zeros(3)
             self.mechanics = Mechanics(self.params, self.pmesh, self.c, degree=self.degree_u, hydrostatic=hydro,
-                                       fracture=self.fracture, centre=centre)
+                                       fracture=self.fracture, centre=centre,
+                                       li_fraction=None if sites is None else self.transport.li_fraction,
+                                       volume_change_scale=self.transport.volume_change_scale)
         self.u = self.mechanics.u if self.mechanics else None
         self.volume = self.transport.volume
-        self.capacity = FARADAY * tr.c_max * (tr.x_max - tr.x_min) * self.volume   # C
+        self.sites = self.transport.sites         # mol of Li sites, c_max ∫ s_c dV
+        self.capacity = FARADAY * (tr.x_max - tr.x_min) * self.sites   # C
         self.t, self.steps, self.iterations = 0.0, 0, 0
         self.dt = self.dt_initial
         self.current = 0.0
@@ -145,7 +159,7 @@ class LithiumProblem:
 
     def _update_state(self) -> None:
         tr = self.params.transport
-        self.x_mean = self.transport.amount() / (tr.c_max * self.volume)
+        self.x_mean = self.transport.amount() / self.sites
         self.dod = (self.x_mean - tr.x_min) / (tr.x_max - tr.x_min)
         self.soc = 1.0 - self.dod
 
@@ -201,7 +215,7 @@ class LithiumProblem:
                              "current", key="until.current")
         self._step_accepted = False
         t_end = self.t + stop.time if stop.time is not None else np.inf
-        rate = applied / (FARADAY * self.params.transport.c_max * self.volume) / (
+        rate = applied / (FARADAY * self.sites) / (
             self.params.transport.x_max - self.params.transport.x_min)   # d(dod)/dt, exact for galvanostatic
         self._check_reachable(step, events, rate)
         self._floor = self._dt_floor(step)
@@ -339,8 +353,9 @@ class LithiumProblem:
         hist, tp = self._history, self.transport
         n = tp.V.dofmap.index_map.size_local
         predicted = _extrapolate([hist[i][0] - self.t for i in pred], [hist[i][1][:n] for i in pred], dt)
-        lte = self._milne(dt, order, coef, j, pred) * (tp.c.x.array[:n] - predicted) / tp.c_max
-        scaled = np.abs(lte) / (self.atol + self.rtol * np.abs(tp.c.x.array[:n] / tp.c_max))
+        sites = tp.c_max if tp.site_scale is None else tp.c_max * tp.site_scale.x.array[:n]   # error in x
+        lte = self._milne(dt, order, coef, j, pred) * (tp.c.x.array[:n] - predicted) / sites
+        scaled = np.abs(lte) / (self.atol + self.rtol * np.abs(tp.c.x.array[:n] / sites))
         return self.comm.allreduce(float(scaled.max()) if n else 0.0, op=_mpi_max())
 
     def _solve_candidate(self, dt: float, check: bool = True) -> int:
@@ -427,7 +442,7 @@ class LithiumProblem:
 
     def _candidate_events(self, events) -> dict[str, float]:
         tr = self.params.transport
-        x_mean = self.transport.amount() / (tr.c_max * self.volume)
+        x_mean = self.transport.amount() / self.sites
         dod = (x_mean - tr.x_min) / (tr.x_max - tr.x_min)
         now = {"dod": dod, "soc": 1 - dod, "voltage": float(self.transport.phi.value)}
         if "current" in events:     # only holds stop on a current: the candidate's Butler-Volmer current
@@ -487,7 +502,8 @@ class LithiumProblem:
         return self.mechanics.stress_fields() if self.mechanics else {}
 
     def evaluate(self, name: str, points: np.ndarray) -> np.ndarray:
-        """Values of "c" (mol/m^3), "x" (c/c_max) or a stress name (Pa) at physical points (N, 3) in m.
+        """Values of "c" (mol/m^3), "x" (the local Li fraction c/(s_c c_max)) or a stress name (Pa) at physical
+        points (N, 3) in m.
 
         Collective; every rank gets all N values. Points are mapped to the mesh coordinates
         (radial r = |p|; axisym (√(x²+y²), z)); a point just outside the faceted mesh takes the value
@@ -503,7 +519,11 @@ class LithiumProblem:
         else:
             raise InputError(f"unknown field {name!r}; choose c, x or {', '.join(STRESS_NAMES)}", key="evaluate")
         values = _point_values(f, self._mesh_points(points), self)
-        return values / self.params.transport.c_max if name == "x" else values
+        if name != "x":
+            return values
+        sites = self.transport.site_scale
+        return values / self.params.transport.c_max / (1.0 if sites is None else
+                                                       _point_values(sites, self._mesh_points(points), self))
 
     def _mesh_points(self, points: np.ndarray) -> np.ndarray:
         out = np.zeros((len(points), 3))

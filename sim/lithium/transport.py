@@ -3,9 +3,14 @@
 Implicit in time (BE or BDF2, see below), Lagrange P(k) in space, weighted for the geometry (radial r², axisymmetric r,
 3D 1; the missing 4π / 2π is in :attr:`GeometryWeights.factor`):
 
-    ∫ w ∂c/∂t v + ∫ w s(X) D(x, T) (∇c − c Ω/(RT) ∇σ_h) · ∇v − ∫_outer w j v = 0,   x = c / c_max
+    ∫ w ∂c/∂t v + ∫ w s_D(X) D(x, T) (s_c c_max ∇x − c Ω/(RT) ∇σ_h) · ∇v − ∫_outer w j v = 0,
+    x = c / (s_c(X) c_max)
 
-with an optional spatial multiplier s(X) > 0 (DG0; e.g. a deactivated shell, Wang 2021), s = 1 otherwise.
+with optional spatial multipliers (1 otherwise): s_D(X) > 0 on D (DG0, so a shell stays sharp at cell faces),
+s_c(X) > 0 on the Li site density (a degraded particle whose deactivated material holds fewer active sites;
+Lagrange like c, so s_c c_max ∇x = ∇c − c ∇s_c/s_c is defined and a uniform x is an exact discrete rest state:
+the flux follows the Li fraction, i.e. the chemical potential, not c) and s_i(X) > 0 on i0 (DG0, on the surface).
+x enters D(x), U(x_s) and i0(x_s); Ω = s_v dβ/dx / (s_c c_max) with s_v(X) the ΔV/V0 multiplier (DG0).
 
 Sign convention: i is the *anodic* current density (A/m², > 0 removes Li, i.e. charge),
 i = i0 [exp(α_a F η/RT) − exp(−α_c F η/RT)], η = φ_s − U(x_s) (φ_e = 0), and the Li flux into the
@@ -29,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.arrhenius import arrhenius as arrhenius_factor
 from sim.units import FARADAY, GAS_CONSTANT
 
 _MAX_DPHI = 0.1             # V, largest φ_s update per Newton iteration
@@ -109,25 +115,32 @@ def table_slope(table, x):
 
 
 def arrhenius(transport, temperature: float) -> float:
-    """exp(−Ea/R (1/T − 1/T_ref)) with T clamped to [temperature_min, temperature_max] (Liu 2024 Methods)."""
-    T = min(max(temperature, transport.temperature_min), transport.temperature_max)
-    return float(np.exp(-transport.activation_energy / GAS_CONSTANT * (1.0 / T - 1.0 / transport.reference_temperature)))
+    """exp(−Ea/R (1/T − 1/T_ref)) of a ``[transport]`` section, T clamped to [temperature_min, temperature_max]
+    (Liu 2024 Methods): :func:`sim.arrhenius.arrhenius` with the clamp."""
+    return arrhenius_factor(transport.activation_energy, temperature, transport.reference_temperature,
+                  clamp=(transport.temperature_min, transport.temperature_max))
 
 
-def _scale_function(msh, scale):
-    """The D multiplier s(X) in a DG0 Function: sampled once at cell midpoints X (3, N) in mesh coordinates (m),
-    so a shell boundary stays sharp at cell faces; values must be finite and > 0."""
+def scale_function(space, scale, name: str):
+    """A multiplier s(X) in a Function of ``space``, interpolated once from the callable s(X) on mesh coordinates
+    X (3, N) in m (DG0: at cell midpoints, so a shell boundary stays sharp at cell faces; Lagrange: at the
+    nodes); values must be finite and > 0 (``name`` is the option named in the error)."""
     from dolfinx import fem
     from mpi4py import MPI
 
     from sim.errors import InputError
 
-    f = fem.Function(fem.functionspace(msh, ("Discontinuous Lagrange", 0)), name="diffusivity_scale")
+    f = fem.Function(space, name=name)
     f.interpolate(lambda X: np.broadcast_to(np.asarray(scale(X), dtype=float), X.shape[1:]).copy())
     local_bad = bool(f.x.array.size) and not bool(np.all(np.isfinite(f.x.array) & (f.x.array > 0)))
-    if msh.comm.allreduce(local_bad, op=MPI.LOR):
-        raise InputError("diffusivity_scale must return finite values > 0 at every point", key="diffusivity_scale")
+    if space.mesh.comm.allreduce(local_bad, op=MPI.LOR):
+        raise InputError(f"{name} must return finite values > 0 at every point", key=name)
     return f
+
+
+def _dg0(msh):
+    from dolfinx import fem
+    return fem.functionspace(msh, ("Discontinuous Lagrange", 0))
 
 
 class _Kernels:
@@ -173,7 +186,8 @@ class Transport:
     """
 
     def __init__(self, params, pmesh, *, temperature: float, degree: int = 1, two_way: bool = False,
-                 hydrostatic=None, diffusivity_scale=None, rtol: float = 1e-10, max_it: int = 25):
+                 hydrostatic=None, diffusivity_scale=None, capacity_scale=None, exchange_current_scale=None,
+                 volume_change_scale=None, rtol: float = 1e-10, max_it: int = 25):
         import ufl
         from dolfinx import fem
         from petsc4py import PETSc
@@ -202,16 +216,27 @@ class Transport:
         self.arrhenius = const(arrhenius(tr, temperature))
         self.f_over_rt = const(FARADAY / (GAS_CONSTANT * temperature))
 
-        x = self.c / tr.c_max
+        # the spatial multipliers (None: 1, and the forms are exactly those without them)
+        self.scale = None if diffusivity_scale is None else scale_function(_dg0(msh), diffusivity_scale,
+                                                                             "diffusivity_scale")
+        self.site_scale = None if capacity_scale is None else scale_function(self.V, capacity_scale, "capacity_scale")
+        self.i0_scale = None if exchange_current_scale is None else scale_function(
+            _dg0(msh), exchange_current_scale, "exchange_current_scale")
+        self.volume_change_scale = None if volume_change_scale is None else scale_function(
+            _dg0(msh), volume_change_scale, "volume_change_scale")
+        sites = tr.c_max if self.site_scale is None else tr.c_max * self.site_scale
+        x = self.c / sites
+        self.li_fraction = x                 # UFL: the local Li fraction (mechanics reads ΔV/V0 at it)
         D = table_expr(tr.diffusivity, x) * self.arrhenius
-        self.scale = None
-        if diffusivity_scale is not None:
-            self.scale = _scale_function(msh, diffusivity_scale)
+        if self.scale is not None:
             D = D * self.scale
-        flux_vec = ufl.grad(self.c)
+        # Fick in the Li fraction: s_c c_max ∇x (= ∇c with uniform sites)
+        flux_vec = ufl.grad(self.c) if self.site_scale is None else sites * ufl.grad(x)
         if two_way:
             # stress-driven diffusion, Ω = d(ΔV/V0)/dc; σ_h from the last accepted step (staggered)
-            omega = table_slope(params.mechanics.volume_change, x) / tr.c_max
+            omega = table_slope(params.mechanics.volume_change, x) / sites
+            if self.volume_change_scale is not None:
+                omega = omega * self.volume_change_scale
             flux_vec = flux_vec - self.c * omega * self.f_over_rt / FARADAY * ufl.grad(hydrostatic)
 
         # Butler–Volmer on the outer surface; x_s clamped so U(x_s) and sqrt stay defined
@@ -219,6 +244,8 @@ class Transport:
         i0 = kin.exchange_current_density
         if kin.i0_model == "sqrt":
             i0 = 2 * i0 * ufl.sqrt(xs * (1 - xs))
+        if self.i0_scale is not None:
+            i0 = i0 * self.i0_scale
         ocv = table_expr(kin.ocv, xs)
         eta = self.phi - ocv
         fa, fc = kin.alpha_a * self.f_over_rt, kin.alpha_c * self.f_over_rt
@@ -245,6 +272,9 @@ class Transport:
         self._ocv = fem.form(self.factor * w * ocv * ds_out)                  # V m^2
         self._amount = fem.form(self.factor * w * self.c * dx)                # mol
         self.volume = self._scalar(fem.form(self.factor * w * dx))            # m^3 (of the FE mesh)
+        # Li sites, mol: c_max ∫ s_c dV (= c_max V with uniform sites); x_mean = amount / sites
+        self.sites = tr.c_max * (self.volume if self.site_scale is None
+                                 else self._scalar(fem.form(self.factor * w * self.site_scale * dx)))
         self.area = self._scalar(fem.form(self.factor * w * ds_out))          # m^2
 
         from dolfinx.fem.petsc import create_matrix, create_vector
@@ -403,7 +433,10 @@ class Transport:
         """
         from mpi4py import MPI
 
-        x = self.c.x.array[: self.V.dofmap.index_map.size_local] / self.c_max
+        n = self.V.dofmap.index_map.size_local
+        x = self.c.x.array[:n] / self.c_max
+        if self.site_scale is not None:
+            x = x / self.site_scale.x.array[:n]
         xs = x[self._surface_dofs]
         flags = (1 * bool(xs.size and xs.max() > 1 + _SURFACE_TOL) + 2 * bool(xs.size and xs.min() < -_SURFACE_TOL)
                  + 4 * bool(x.size and (x.max() > 1 + _BULK_TOL or x.min() < -_BULK_TOL)))

@@ -6,15 +6,9 @@ effective length t_d · 3600 s · exp(−E_a/R (1/T − 1/T_ref)) at the referen
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from sim.units import GAS_CONSTANT
-
-
-def arrhenius(activation_energy: float, temperature: float, reference_temperature: float) -> float:
-    """D(T)/D(T_ref) = exp(−E_a/R (1/T − 1/T_ref)); E_a in J/mol, temperatures in K."""
-    return math.exp(-activation_energy / GAS_CONSTANT * (1.0 / temperature - 1.0 / reference_temperature))
+from sim.arrhenius import arrhenius  # noqa: F401  (D_O(T): no clamp; also imported from here by sim.oxygen.fit)
 
 
 @dataclass(frozen=True)

@@ -81,9 +81,11 @@ def _max_field(problem, name: str) -> float:
 
 
 def run_cycle(params, pmesh, *, c_rate: float, upper_voltage: float, lower_voltage: float, rest: float,
-              scale=None):
+              scales=None):
     """Charge to full SOC (or ``upper_voltage``), rest, discharge back to the initial DOD (or ``lower_voltage``).
 
+    ``scales``: the spatial multipliers of :class:`~sim.lithium.problem.LithiumProblem` (``diffusivity_scale``,
+    ``capacity_scale``, ``exchange_current_scale``, ``volume_change_scale``), e.g. of a degraded particle.
     Returns the trace arrays with probes ``overpotential_V``, ``volume_change``, ``von_mises_max_Pa``,
     ``hoop_max_Pa`` and, with a bridge point, ``hoop_bridge_Pa``.
     """
@@ -91,8 +93,7 @@ def run_cycle(params, pmesh, *, c_rate: float, upper_voltage: float, lower_volta
     from sim.lithium.protocol import Galvanostatic, Rest, Stop
     from sim.scenarios.trace import Trace
 
-    kwargs = {"diffusivity_scale": scale} if scale is not None else {}
-    problem = LithiumProblem(params, pmesh, dt_initial=1e-2, **kwargs)
+    problem = LithiumProblem(params, pmesh, dt_initial=1e-2, **(scales or {}))
     problem.initialise()
     ocv = params.kinetics.ocv
     volume = VolumeChange(problem)
@@ -155,9 +156,9 @@ def run(case, out, comm) -> dict:
         if mesh_overrides:
             pset = pset.override({f"mesh.{k}": v for k, v in mesh_overrides.items()})
         pmesh = _mesh(kind, pset, comm)
-        scale = shell_scale(pset.geometry, thickness, factor, pmesh.kind) if thickness > 0 and label == "aged" \
-            else None
-        data, bridge = run_cycle(pset, pmesh, scale=scale, **kw)
+        scales = {"diffusivity_scale": shell_scale(pset.geometry, thickness, factor, pmesh.kind)} \
+            if thickness > 0 and label == "aged" else None
+        data, bridge = run_cycle(pset, pmesh, scales=scales, **kw)
         runs[label] = data
         entry = {"von_mises_max_Pa": float(data["von_mises_max_Pa"].max()),
                  "hoop_max_Pa": float(data["hoop_max_Pa"].max()),
@@ -215,22 +216,32 @@ def _plot(runs, params, out, title) -> None:
 class DegradationRules:
     """How the O-vacancy field y(X) of M1 changes the Li particle (docs/physics.md M1 → M2/M3).
 
-    The Mn³⁺ excess is m = (Mn³⁺ per vacancy) · y (charge neutrality, M1). A region is deactivated by the
-    fraction θ = min(1, m / ``mn3_deactivated``); there D is multiplied by 1 − (1 − ``diffusivity_factor``) θ.
-    The exchange current density is multiplied by 1 − (1 − ``exchange_current_factor``) θ̄_s, θ̄_s the mean
-    θ within ``kinetic_depth`` (m) of the outer surface. The ΔV/V0(x) amplitude is multiplied by
-    1 + ``volume_change_per_mn3`` · (m̄_p − m̄_p,1), m̄_p the mean Mn³⁺ excess of a primary particle (M1 on
-    the Csernica primary particle) and m̄_p,1 its value in cycle 1 (the fresh cycle is the one after formation).
-    ``exposed``: the boundaries O leaves through (outer surface, pores, void). Each value's source is given
-    by the scenario file that sets it.
+    The Mn³⁺ excess is m = (Mn³⁺ per vacancy) · y (charge neutrality, M1); material is deactivated by the
+    fraction θ = min(1, m / ``mn3_deactivated``). Locally (the multipliers of
+    :class:`~sim.lithium.problem.LithiumProblem`): the Li site density by s_c = 1 − (1 − ``capacity_factor``) θ,
+    which also multiplies ΔV/V0 (rule of mixtures: the inactive fraction neither stores Li nor swells); D by
+    1 − (1 − ``diffusivity_factor``) θ; i0 at a surface point by 1 − (1 − ``exchange_current_factor``) θ̄, θ̄ the
+    mean θ within ``kinetic_depth`` (m) below that point. Particle-wide, the ΔV/V0(x) amplitude of the active
+    material by 1 + ``volume_change_per_mn3`` · (m̄_p − m̄_p,1), m̄_p the mean Mn³⁺ excess of a primary
+    particle (M1 on the Csernica primary particle; the lattice change XRD sees) and m̄_p,1 its value in cycle 1.
+    ``exposed``: the boundaries O leaves through (outer surface, pores, void). The values and their sources
+    are the ``[degradation]`` section of the parameter set (:meth:`from_params`).
     """
 
     mn3_deactivated: float
+    capacity_factor: float
     diffusivity_factor: float
     exchange_current_factor: float
     kinetic_depth: float
     volume_change_per_mn3: float
     exposed: tuple[str, ...] = ("outer",)
+
+    @classmethod
+    def from_params(cls, params, exposed=("outer",)) -> "DegradationRules":
+        params.require("degradation")
+        d = params.degradation
+        return cls(d.mn3_deactivated, d.capacity_factor, d.diffusivity_factor, d.exchange_current_factor,
+                   d.kinetic_depth, d.volume_change_per_mn3, tuple(exposed))
 
 
 class DegradationState:
@@ -260,63 +271,96 @@ class DegradationState:
                                         formation=layer)
         self.rules, self.pmesh, self.per_vac = rules, pmesh, mn3_per_vacancy(ox)
         self.kind = pmesh.kind
-        self.outer_depth = self._outer_depth()
+        self._geometry()
         self.time = 0.0
 
-    def _outer_depth(self):
-        """Distance of each dof of the vacancy field to the outer surface (m)."""
+    def _geometry(self) -> None:
+        """Every dof of the vacancy field on every rank: coordinates, nodal volume (∫ φ_i w dx, so Σ weights is
+        the volume) and depth below the outer surface; and, per outer-surface dof, the dofs within the kinetic
+        depth below it (the i0 rule)."""
+        import ufl
         from dolfinx import fem
+        from dolfinx.fem.petsc import assemble_vector
+        from petsc4py import PETSc
         from scipy.spatial import cKDTree
 
-        V, fdim = self.field.V, self.pmesh.mesh.topology.dim - 1
-        xyz = V.tabulate_dof_coordinates()
-        dofs = fem.locate_dofs_topological(V, fdim, self.pmesh.facet_tags.find(self.pmesh.boundaries["outer"]))
-        owned = dofs[dofs < V.dofmap.index_map.size_local]
-        return cKDTree(np.concatenate(self.field.comm.allgather(xyz[owned]))).query(xyz)[0]
+        from sim.oxygen.diffusion import WEIGHTS
+
+        V, fdim, comm = self.field.V, self.pmesh.mesh.topology.dim - 1, self.field.comm
+        n = V.dofmap.index_map.size_local
+        x = ufl.SpatialCoordinate(self.pmesh.mesh)
+        w = x[0] ** WEIGHTS[self.kind] if WEIGHTS[self.kind] else 1.0
+        mass = assemble_vector(fem.form(w * ufl.TestFunction(V) * ufl.dx))
+        mass.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)   # owned dofs: whole ∫ φ_i w
+        self._owned = n
+        self._xyz = np.concatenate(comm.allgather(V.tabulate_dof_coordinates()[:n]))
+        self._weight = np.concatenate(comm.allgather(mass.array[:n].copy()))
+        outer = fem.locate_dofs_topological(V, fdim, self.pmesh.facet_tags.find(self.pmesh.boundaries["outer"]))
+        outer = np.concatenate(comm.allgather(V.tabulate_dof_coordinates()[outer[outer < n]]))
+        self._surface = outer
+        self.depth_all = cKDTree(outer).query(self._xyz)[0]
+        self.outer_depth = cKDTree(outer).query(V.tabulate_dof_coordinates())[0]   # local dofs (ghosts too)
+        tree = cKDTree(self._xyz)
+        self._kinetic = [np.asarray(ids, dtype=int) for ids in tree.query_ball_point(outer, self.rules.kinetic_depth)]
 
     def advance(self, delithiated_time: float) -> None:
         for solver in (self.field, self.primary):
             solver.run([delithiated_time])
         self.time += delithiated_time
 
-    def theta(self) -> np.ndarray:
-        """Deactivated fraction θ at the dofs of the vacancy field."""
-        y = self.field.y_s + (self.field.y_b - self.field.y_s) * self.field.phi.x.array
+    def _theta_of(self, phi) -> np.ndarray:
+        y = self.field.y_s + (self.field.y_b - self.field.y_s) * phi
         return np.clip(self.per_vac * (y - self.field.y_b) / self.rules.mn3_deactivated, 0.0, 1.0)
+
+    def theta(self) -> np.ndarray:
+        """Deactivated fraction θ at the (local) dofs of the vacancy field."""
+        return self._theta_of(self.field.phi.x.array)
+
+    def _theta_all(self) -> np.ndarray:
+        return np.concatenate(self.field.comm.allgather(self._theta_of(self.field.phi.x.array[:self._owned])))
 
     def primary_mn3(self) -> float:
         return self.per_vac * (self.primary.mean() - self.primary.y_b)
 
-    def diffusivity_scale(self):
-        """s(X) for :class:`LithiumProblem` (``diffusivity_scale``), interpolated from the dofs."""
-        xyz = self.field.V.tabulate_dof_coordinates()
-        s = 1.0 - (1.0 - self.rules.diffusivity_factor) * self.theta()
+    def _field(self, values):
+        """s(X) from values at all dofs: piecewise linear in r (radial), else the nearest dof's value."""
         if self.kind == "radial":
-            order = np.argsort(xyz[:, 0])
-            r, vals = xyz[order, 0], s[order]
+            order = np.argsort(self._xyz[:, 0])
+            r, vals = self._xyz[order, 0], values[order]
             return lambda X: np.interp(X[0], r, vals)
         from scipy.spatial import cKDTree
 
-        tree = cKDTree(xyz[:, :2] if self.kind == "axisym" else xyz)
-        return lambda X: s[tree.query((X[:2] if self.kind == "axisym" else X[:3]).T)[1]]
+        pts = self._xyz[:, :2] if self.kind == "axisym" else self._xyz
+        tree = cKDTree(pts)
+        return lambda X: values[tree.query((X[:2] if self.kind == "axisym" else X[:3]).T)[1]]
+
+    def surface_thetas(self) -> np.ndarray:
+        """θ̄ per outer-surface dof: the volume-weighted mean θ within the kinetic depth below it."""
+        theta = self._theta_all()
+        return np.array([np.sum(self._weight[i] * theta[i]) / np.sum(self._weight[i]) for i in self._kinetic])
 
     def surface_theta(self) -> float:
-        """Volume-weighted mean θ within the kinetic depth of the outer surface (nodal weights)."""
-        from dolfinx import fem
-        import ufl
+        """Mean over the outer-surface dofs of θ̄ (the one value of a 1D particle)."""
+        return float(np.mean(self.surface_thetas()))
 
-        V = self.field.V
-        near = fem.Function(V)
-        near.x.array[:] = np.where(self.outer_depth <= self.rules.kinetic_depth, 1.0, 0.0)
-        th = fem.Function(V)
-        th.x.array[:] = self.theta()
-        x = ufl.SpatialCoordinate(self.pmesh.mesh)
-        from sim.oxygen.diffusion import WEIGHTS
+    def scales(self) -> dict:
+        """The multipliers s(X) of :class:`~sim.lithium.problem.LithiumProblem` for the present state."""
+        from scipy.spatial import cKDTree
 
-        w = x[0] ** WEIGHTS[self.kind] if WEIGHTS[self.kind] else 1.0
-        num = self.field.comm.allreduce(fem.assemble_scalar(fem.form(near * th * w * ufl.dx)))
-        den = self.field.comm.allreduce(fem.assemble_scalar(fem.form(near * w * ufl.dx)))
-        return num / den
+        r = self.rules
+        theta = self._theta_all()
+        sites = 1.0 - (1.0 - r.capacity_factor) * theta
+        i0 = 1.0 - (1.0 - r.exchange_current_factor) * self.surface_thetas()
+        surface = cKDTree(self._surface[:, :2] if self.kind == "axisym" else self._surface)
+        pick = (lambda X: X[:2].T) if self.kind == "axisym" else (lambda X: X[:3].T)
+        return {"diffusivity_scale": self._field(1.0 - (1.0 - r.diffusivity_factor) * theta),
+                "capacity_scale": self._field(sites), "volume_change_scale": self._field(sites),
+                "exchange_current_scale": lambda X: i0[surface.query(pick(X))[1]]}
+
+    def active_fraction(self) -> float:
+        """Active Li sites / fresh ones, ∫ s_c dV / V (the capacity left)."""
+        sites = 1.0 - (1.0 - self.rules.capacity_factor) * self._theta_all()
+        return float(np.sum(self._weight * sites) / np.sum(self._weight))
 
     def shell_thickness(self, level: float = 0.5) -> float | None:
         """Depth below the outer surface (m) where θ falls to ``level`` (None if it never does)."""
@@ -328,14 +372,14 @@ class DegradationState:
 
 
 def degraded_params(params, state: DegradationState, mn3_first: float):
-    """``params`` with i0 and ΔV/V0(x) changed by the rules for the current state (the hooks the Li solver has)."""
+    """``params`` with the ΔV/V0(x) amplitude of the active material grown by the primary-particle Mn³⁺ (the
+    particle-wide rule; the local ones are :meth:`DegradationState.scales`)."""
     r = state.rules
-    i0 = params.kinetics.exchange_current_density * (1.0 - (1.0 - r.exchange_current_factor) * state.surface_theta())
     vc = params.mechanics.volume_change
     amp = 1.0 + r.volume_change_per_mn3 * max(0.0, state.primary_mn3() - mn3_first)
     table = {"x": vc.x.tolist(), "y": (vc.y * amp).tolist(), "x_unit": "", "y_unit": "", "interpolation":
              vc.interpolation, "source": f"degradation loop: fresh table x {amp:.4f}"}
-    return params.override({"kinetics.exchange_current_density": f"{i0} A/m^2", "mechanics.volume_change": table})
+    return params.override({"mechanics.volume_change": table})
 
 
 def delithiated_time(data, params) -> float:
@@ -369,41 +413,43 @@ def run_loop(params, oxygen_params, pmesh, rules: DegradationRules, cycles, cycl
     records = []
     for k, n in enumerate(cycles):
         p = degraded_params(params, state, mn3_first)
-        data, bridge = run_cycle(p, pmesh, scale=state.diffusivity_scale(), **cycle_kw)
+        scales = state.scales()
+        data, bridge = run_cycle(p, pmesh, scales=scales, **cycle_kw)
         t_d = delithiated_time(data, params)
         shell = state.shell_thickness()
+        theta_s = state.surface_theta()
         rec = {"cycle": n, "volume_change_over_cycle_pct": float(np.ptp(data["volume_change"]) * 100),
                "overpotential_discharge_mid_V": discharge_overpotential_at(data, 0.5),
                "von_mises_max_Pa": float(data["von_mises_max_Pa"].max()),
-               "exchange_current_density_A_m2": p.kinetics.exchange_current_density,
-               "surface_deactivated_fraction": state.surface_theta(),
+               "exchange_current_density_A_m2": p.kinetics.exchange_current_density
+               * (1.0 - (1.0 - rules.exchange_current_factor) * theta_s),
+               "active_capacity_fraction": state.active_fraction(),
+               "surface_deactivated_fraction": theta_s,
                "shell_thickness_m": shell, "primary_mn3_excess": state.primary_mn3(),
                "delithiated_time_s": t_d, "final_dod": float(data["dod"][-1])}
         records.append(rec)
         if on_cycle is not None:
-            on_cycle(rec, data, p, state)
+            on_cycle(rec, data, p, state, scales)
         if k + 1 < len(cycles):
             state.advance((cycles[k + 1] - n) * t_d)
     return records
 
 
-def _loop_rules(case) -> DegradationRules:
+_MOVED = ("mn3_deactivated", "diffusivity_factor", "exchange_current_factor", "kinetic_depth", "volume_change_per_mn3")
+
+
+def _loop_rules(case, params) -> DegradationRules:
+    """The rules from the parameter set's ``[degradation]`` section, the exposed boundaries from the case."""
+    moved = [k for k in _MOVED if k in case.settings]
+    if moved:
+        raise InputError(f"the degradation rules are entries of the parameter set's [degradation] section, each "
+                         f"with its source; set them in [set] as \"degradation.{moved[0]}\"", file=case.file,
+                         key=f"aging.{moved[0]}")
     exposed = case.settings.get("exposed", ["outer"])
     if not (isinstance(exposed, list) and exposed and all(isinstance(e, str) for e in exposed)):
         raise InputError(f"expected a list of boundary names (outer, void, pores), got {exposed!r}",
                          file=case.file, key="aging.exposed")
-    rules = DegradationRules(mn3_deactivated=case.quantity("mn3_deactivated", ""),
-                             diffusivity_factor=case.quantity("diffusivity_factor", ""),
-                             exchange_current_factor=case.quantity("exchange_current_factor", ""),
-                             kinetic_depth=case.quantity("kinetic_depth", "m"),
-                             volume_change_per_mn3=case.quantity("volume_change_per_mn3", ""), exposed=tuple(exposed))
-    for key in ("diffusivity_factor", "exchange_current_factor"):
-        if not 0 < getattr(rules, key) <= 1:
-            raise InputError(f"got {getattr(rules, key):g}; allowed: > 0 and <= 1", file=case.file, key=f"aging.{key}")
-    for key in ("mn3_deactivated", "kinetic_depth"):
-        if not getattr(rules, key) > 0:
-            raise InputError(f"got {getattr(rules, key):g}; allowed: > 0", file=case.file, key=f"aging.{key}")
-    return rules
+    return DegradationRules.from_params(params, exposed)
 
 
 def _loop_cycles(case) -> list[int]:
@@ -415,15 +461,17 @@ def _loop_cycles(case) -> list[int]:
     return cycles
 
 
-def gitt_diffusivity(params, pmesh, scale, case) -> float:
+def gitt_diffusivity(params, pmesh, scales, case) -> float:
     """Apparent D (m²/s) of the first pulse of a short GITT on the (degraded) particle, Weppner–Huggins with the
-    true V/S, as an experimentalist would read it."""
+    true V/S, as an experimentalist would read it. ``scales``: the particle's multipliers (ΔV/V0 aside: no
+    mechanics in a GITT)."""
     from sim.scenarios.gitt import GittProtocol, find_pulses, hollow_volume_to_surface, run_gitt
 
     protocol = GittProtocol(c_rate=case.quantity("gitt_c_rate", "", 0.1), pulse=case.quantity("gitt_pulse", "s", 60.0),
                             rest=case.quantity("gitt_rest", "s", 1800.0), upper_voltage=4.8, max_pulses=1,
                             initial_rest=60.0)
-    trace = run_gitt(params, pmesh, protocol, diffusivity_scale=scale).arrays()
+    trace = run_gitt(params, pmesh, protocol,
+                     scales={k: v for k, v in scales.items() if k != "volume_change_scale"}).arrays()
     pulse = find_pulses(trace["t_s"], trace["potential_V"], trace["current_A"], trace["x_mean"])[0]
     g = params.geometry
     return pulse.diffusivity(hollow_volume_to_surface(g.particle_radius, g.void_radius if pmesh.kind == "hollow" else 0))
@@ -446,12 +494,12 @@ def run_loop_scenario(case, out, comm) -> dict:
                         comm=comm)
     kw = dict(c_rate=case.quantity("c_rate", ""), upper_voltage=case.quantity("upper_voltage", "V"),
               lower_voltage=case.quantity("lower_voltage", "V"), rest=case.quantity("rest", "s", 0.0) or 1.0)
-    cycles, rules = _loop_cycles(case), _loop_rules(case)
+    cycles, rules = _loop_cycles(case), _loop_rules(case, params)
     gitt, profiles = {}, {}
 
-    def on_cycle(rec, data, p, state):
+    def on_cycle(rec, data, p, state, scales):
         if rec["cycle"] in (cycles[0], cycles[-1]):
-            gitt[rec["cycle"]] = gitt_diffusivity(p, pmesh, state.diffusivity_scale(), case)
+            gitt[rec["cycle"]] = gitt_diffusivity(p, pmesh, scales, case)
         depth = state.outer_depth
         profiles[rec["cycle"]] = (depth, state.theta())
         if comm.rank == 0:

@@ -172,22 +172,22 @@ def hollow_volume_to_surface(radius: float, void_radius: float = 0.0) -> float:
 
 
 # --------------------------------------------------------------------------- simulation
-def run_gitt(params, pmesh, protocol: GittProtocol, *, steps_per_pulse: int = 50, diffusivity_scale=None):
+def run_gitt(params, pmesh, protocol: GittProtocol, *, steps_per_pulse: int = 50, scales=None):
     """Simulate the GITT protocol on ``pmesh`` (no mechanics); return the :class:`~sim.scenarios.trace.Trace`.
 
     Time steps start at 1e-6 of the pulse (so the first sample after switching on is the post-jump
     voltage E1 to within √1e-6 of ΔE_t) and are capped at pulse/``steps_per_pulse`` during pulses,
     so the time error in ΔE_t cannot bias D; rests are uncapped.
     Stops after the pulse in which ``upper_voltage`` is reached (that pulse gets no rest, as in the
-    experiment) or after ``max_pulses`` titration steps. ``diffusivity_scale``: as for
-    :class:`~sim.lithium.problem.LithiumProblem` (a degraded particle).
+    experiment) or after ``max_pulses`` titration steps. ``scales``: spatial multipliers of
+    :class:`~sim.lithium.problem.LithiumProblem` (``diffusivity_scale``, ``capacity_scale``,
+    ``exchange_current_scale``: a degraded particle).
     """
     from sim.lithium.problem import LithiumProblem
     from sim.lithium.protocol import Galvanostatic, Rest, Stop
     from sim.scenarios.trace import Trace
 
-    problem = LithiumProblem(params, pmesh, mechanics=False, dt_initial=protocol.pulse * 1e-6,
-                             diffusivity_scale=diffusivity_scale)
+    problem = LithiumProblem(params, pmesh, mechanics=False, dt_initial=protocol.pulse * 1e-6, **(scales or {}))
     problem.initialise()
     trace = Trace()
     trace.begin(0)
