@@ -23,7 +23,7 @@ import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
 from sim.oxygen.profiles import Profile
-from sim.oxygen.protocol import arrhenius
+from sim.arrhenius import arrhenius
 from sim.oxygen.projection import LamellaProjection
 from sim.oxygen.table import radial_table
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim.arrhenius import arrhenius  # noqa: F401  (D_O(T): no clamp; also imported from here by sim.oxygen.fit)
+from sim.arrhenius import arrhenius
 
 
 @dataclass(frozen=True)

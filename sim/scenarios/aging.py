@@ -435,16 +435,8 @@ def run_loop(params, oxygen_params, pmesh, rules: DegradationRules, cycles, cycl
     return records
 
 
-_MOVED = ("mn3_deactivated", "diffusivity_factor", "exchange_current_factor", "kinetic_depth", "volume_change_per_mn3")
-
-
 def _loop_rules(case, params) -> DegradationRules:
     """The rules from the parameter set's ``[degradation]`` section, the exposed boundaries from the case."""
-    moved = [k for k in _MOVED if k in case.settings]
-    if moved:
-        raise InputError(f"the degradation rules are entries of the parameter set's [degradation] section, each "
-                         f"with its source; set them in [set] as \"degradation.{moved[0]}\"", file=case.file,
-                         key=f"aging.{moved[0]}")
     exposed = case.settings.get("exposed", ["outer"])
     if not (isinstance(exposed, list) and exposed and all(isinstance(e, str) for e in exposed)):
         raise InputError(f"expected a list of boundary names (outer, void, pores), got {exposed!r}",

@@ -58,10 +58,6 @@ SETTINGS: dict[str, dict[str, tuple]] = {
               # the degradation loop (sim/scenarios/aging.py)
               "loop_cycles": ("list",), "oxygen_params": ("str",), "exposed": ("list",),
               "surface_size": ("q", "m", dict(ge=1e-10, le=1e-3)), "grading": _GRADING,
-              "mn3_deactivated": ("q", "", dict(gt=0, le=1)), "diffusivity_factor": ("q", "", dict(gt=0, le=1)),
-              "exchange_current_factor": ("q", "", dict(gt=0, le=1)),
-              "kinetic_depth": ("q", "m", dict(gt=0, le=1e-3)),
-              "volume_change_per_mn3": ("q", "", dict(ge=0, le=1e3)),
               "gitt_c_rate": _RATE, "gitt_pulse": ("q", "s", dict(gt=0, le=1e9)), "gitt_rest": _TIME},
     "coupling": {"secondary_radius": ("q", "m", dict(gt=0, le=1e-3)), "depths": ("fractions",),
                  "charge_rate": _RATE, "discharge_rate": _RATE, "upper_voltage": _V, "lower_voltage": _V,
