@@ -60,3 +60,5 @@ def test_fit_gitt_cli_bad_input_writes_nothing(tmp_path, capsys):
     assert main(["fit-gitt", str(bad), "--params", "lmr_default", "--out", str(out), *ARGS[:-3],
                  "--window", "pulses"]) == 2
     assert "--window" in capsys.readouterr().err and not out.exists()
+    assert main(["fit-gitt", str(bad), "--params", "lmr_default", "--out", str(out), *ARGS, "--rtol", "0.5"]) == 2
+    assert "--rtol" in capsys.readouterr().err and not out.exists()
