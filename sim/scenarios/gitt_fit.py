@@ -8,19 +8,20 @@ region, Jacobian by forward finite differences in p) on
 
     r_i(p) = (V_model(t_i; p) − V_i) / σ,
 
-where V_model is the simulated particle potential interpolated to the measurement times. The 95 %
+where V_model is the simulated particle potential at the measurement times (the solver lands a time step
+on each: a linear interpolation between steps misses the kinks of V(t) where the surface Li fraction crosses
+a node of the OCV table, ‖δ‖ ≈ 2 below for the 1 µm test particle at 0.5 mV noise, four pulses and
+pulse/10 steps, against 0.11 when landing; tests/test_li_fit.py). The 95 %
 intervals come from the Gauss–Newton covariance C = s² (JᵀJ)⁻¹ with s² = Σ r²/(n − k) (the reduced χ²,
 so a σ that is too small does not narrow them; never below what σ gives): p_j ± (1.96 √C_jj + |Δp_j|), mapped
 back to D and i0 (asymmetric in D).
 
-Δp is the discretisation bias of the forward model, estimated once at the optimum: the same curve on a
+Δp estimates the discretisation bias of the forward model, once at the optimum: the same curve on a
 refined model (twice the cells and steps per pulse, a tenth of the time tolerance) differs by δ_i (in
-units of σ), which moves the least-squares minimum by Δp = −(JᵀJ)⁻¹Jᵀδ. By Cauchy–Schwarz
+units of σ), which moves the least-squares minimum by Δp = −(JᵀJ)⁻¹Jᵀδ (``refinement_shift_log10``;
+it predicts the shift of a refit on the refined model to a few %, tests/test_li_fit.py). By Cauchy–Schwarz
 |Δp_j| ≤ ‖δ‖ √C_jj (C at χ² = 1), so the model is fit for the noise when ‖δ‖ ≪ 1 (reported as
-``model_error_sigma``); a larger ‖δ‖ widens the interval by the bias instead of hiding it. The forward model
-lands a time step on every measurement time: a linear interpolation between steps misses the kinks of V(t)
-where the surface Li fraction crosses a node of the OCV table, ‖δ‖ ≈ 2 for the 1 µm test particle at 0.5 mV
-noise, four pulses and pulse/10 steps (tests/test_li_fit.py), against 0.11 when landing.
+``model_error_sigma``); a larger ‖δ‖ widens the interval by the bias instead of hiding it.
 
 ``window = "relaxation"`` uses only the samples in the rests (the relaxation curve after each pulse);
 then i0 is not identifiable (no current flows) and stays at the parameter set's value.
@@ -148,9 +149,9 @@ def fit_gitt(times, voltage, params, protocol, knots, *, sigma: float = 1e-3, fi
     fine = model(sol.x, radial_mesh(params.geometry.particle_radius, n_cells=refined["mesh_cells"], comm=comm),
                  refined["steps_per_pulse"], refined["rtol"])
     delta = (fine - voltage[keep]) / sigma - sol.fun          # refined − fitted model, in units of σ
-    bias = -normal @ (sol.jac.T @ delta)
+    shift = -normal @ (sol.jac.T @ delta)                     # optimum on the refined model − this one
     cov = max(chi2, 1.0) * normal                             # never narrower than the stated σ gives
-    half = 1.96 * np.sqrt(np.diag(cov)) + np.abs(bias)
+    half = 1.96 * np.sqrt(np.diag(cov)) + np.abs(shift)
     d, i0 = unpack(sol.x)
     d_ci = tuple((float(10 ** (sol.x[j] - half[j])), float(10 ** (sol.x[j] + half[j]))) for j in range(knots.size))
     i0_ci = (float(10 ** (sol.x[-1] - half[-1])), float(10 ** (sol.x[-1] + half[-1]))) if fit_i0 else None
@@ -158,4 +159,4 @@ def fit_gitt(times, voltage, params, protocol, knots, *, sigma: float = 1e-3, fi
                        float(np.sqrt(np.mean((sol.fun * sigma) ** 2))), counter["n"], window,
                        {"samples": int(keep.sum()), "status": int(sol.status),
                         "model_error_sigma": float(np.linalg.norm(delta)),
-                        "discretisation_bias_log10": [float(b) for b in bias], "refined_model": refined})
+                        "refinement_shift_log10": [float(b) for b in shift], "refined_model": refined})
