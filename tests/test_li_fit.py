@@ -66,7 +66,7 @@ def test_discretisation_bias_predicts_the_shift_to_a_refined_model():
     pulse/4 steps, rtol 1e-3 → 1e-4): measured 0.00448 and 0.00167 predicted, 0.00441 and 0.00176 actual (log10 D)."""
     p, protocol, t, v = _measurement(3)
     p = p.override({"kinetics.exchange_current_density": f"{I0} A/m^2"})
-    options = dict(sigma=SIGMA, fit_i0=False)
+    options = {"sigma": SIGMA, "fit_i0": False}
     coarse = fit_gitt(t, v, p, protocol, KNOTS, initial=([3e-15, 6e-15],), mesh_cells=4, steps_per_pulse=2,
                       rtol=1e-3, **options)
     refined = fit_gitt(t, v, p, protocol, KNOTS, initial=(list(coarse.diffusivity),), mesh_cells=8,

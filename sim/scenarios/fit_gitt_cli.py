@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 _CHI2_BAND = (0.5, 2.0)     # reduced χ² outside: the model or the stated σ does not describe the curve
-_MODEL_ERROR_MAX = 0.5      # ‖δ‖/σ above: the discretisation bias (up to this many standard errors) rivals the noise
+_MODEL_ERROR_MAX = 0.5      # ‖δ‖/σ above: the discretisation bias (≤ ‖δ‖/σ standard errors) rivals the noise
 
 
 def register(sub) -> None:

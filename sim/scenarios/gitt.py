@@ -15,9 +15,8 @@ whose void sees no electrolyte is (R³ − a³)/(3R²). Both are reported to sep
 """
 from __future__ import annotations
 
-import textwrap
-
 import math
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +24,6 @@ import numpy as np
 from sim.errors import InputError
 from sim.lithium.transport import arrhenius
 from sim.units import FARADAY
-
 
 
 # --------------------------------------------------------------------------- protocol
@@ -72,6 +70,7 @@ class Pulse:
     e2: float         # voltage at the end of the pulse
     e3: float         # relaxed voltage at the end of the following rest
     complete: bool    # False when the trace ends before the rest does (cut-off reached in the pulse)
+    rest_drift: float = math.nan   # V/s over the last tenth of the rest: ≈ 0 when E3 is relaxed (WH's ΔE_s)
 
     @property
     def d_es(self) -> float:
@@ -89,7 +88,9 @@ def find_pulses(t, potential, current, x_mean=None, rel_threshold: float = 1e-3)
     """Cut a GITT trace into pulses: maximal runs of samples with |I| above ``rel_threshold`` · max|I|.
 
     Each pulse needs one rest sample before it (its relaxed voltage E0); the sample closing the
-    pulse gives E2 and the last sample before the next pulse (or the trace end) gives E3.
+    pulse gives E2 and the last sample before the next pulse (or the trace end) gives E3. The rest
+    drift is the slope (E3 − E(t3 − w))/w over the last tenth w of the rest (E linear between samples):
+    the check an experimentalist makes that E3 is relaxed, as ΔE_s in Weppner–Huggins assumes.
     """
     t, e, i = (np.asarray(a, dtype=float) for a in (t, potential, current))
     x = np.full_like(t, np.nan) if x_mean is None else np.asarray(x_mean, dtype=float)
@@ -104,9 +105,13 @@ def find_pulses(t, potential, current, x_mean=None, rel_threshold: float = 1e-3)
             end += 1
         nxt = starts[k + 1] if k + 1 < len(starts) else len(t)
         e3_index = nxt - 1
+        complete = e3_index > end
+        drift = math.nan
+        if complete:
+            window = 0.1 * (t[e3_index] - t[end])
+            drift = (e[e3_index] - np.interp(t[e3_index] - window, t[end:e3_index + 1], e[end:e3_index + 1])) / window
         pulses.append(Pulse(index=k, t_start=t[s - 1], tau=t[end] - t[s - 1], x_mid=0.5 * (x[s - 1] + x[end]),
-                            e0=e[s - 1], e1=e[s], e2=e[end], e3=e[e3_index],
-                            complete=e3_index > end))
+                            e0=e[s - 1], e1=e[s], e2=e[end], e3=e[e3_index], complete=complete, rest_drift=drift))
     return pulses
 
 
@@ -286,7 +291,8 @@ def run(case, out, comm) -> dict:
             write_csv(out / f"pulses_{name}.csv", {
                 "pulse": [q.index for q in pulses], "x_mid": x, "li_extracted": li_per_formula * (1 - x),
                 "tau_s": [q.tau for q in pulses], "dEs_V": [q.d_es for q in pulses], "dEt_V": [q.d_et for q in pulses],
-                "D_input_cm2_s": d_in * 1e4, "D_WH_R3_cm2_s": d_exp * 1e4, "D_WH_trueL_cm2_s": d_true * 1e4})
+                "D_input_cm2_s": d_in * 1e4, "D_WH_R3_cm2_s": d_exp * 1e4, "D_WH_trueL_cm2_s": d_true * 1e4,
+                "rest_drift_mV_h": [q.rest_drift * 3.6e6 for q in pulses]})
         ratio = d_exp / d_in
         results["particles"][name] = {
             "radius_m": radius, "void_radius_m": void, "pulses": len(pulses),

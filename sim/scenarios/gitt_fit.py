@@ -71,7 +71,7 @@ def with_diffusivity(params, knots, diffusivity, exchange_current_density=None):
 
 def simulate(params, protocol, times, pmesh, *, steps_per_pulse: int = 20, rtol: float | None = None) -> np.ndarray:
     """Particle potential (V) at ``times`` (s) of the GITT ``protocol`` on ``pmesh``; the solver lands a step
-    on every time, so no interpolation error is added to its own (``rtol``: see :func:`~sim.scenarios.gitt.run_gitt`)."""
+    on every time, so no interpolation error is added to its own (``rtol``: :func:`~sim.scenarios.gitt.run_gitt`)."""
     from sim.scenarios.gitt import run_gitt
 
     trace = run_gitt(params, pmesh, protocol, steps_per_pulse=steps_per_pulse, sample_times=times,
