@@ -168,5 +168,8 @@ def format_result(result: dict) -> str:
         lines.append(f"{x:9.3f} {d:11.3e} {lo:11.3e} – {hi:11.3e}")
     ci = result["i0_ci95_A_m2"]
     lines.append(f"i0 = {result['i0_A_m2']:.3g} A/m^2" + (f" (95% CI {ci[0]:.3g} – {ci[1]:.3g})" if ci else " (fixed)"))
+    fine = result["refined_model"]
+    lines.append(f"forward model error {result['model_error_sigma']:.2g} sigma (against {fine['mesh_cells']} cells, "
+                 f"pulse/{fine['steps_per_pulse']}, rtol {fine['rtol']:.2g}; the intervals include its bias)")
     lines.append(f"verdict: {result['verdict']}")
     return "\n".join(lines)
