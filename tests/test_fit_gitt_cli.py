@@ -47,8 +47,22 @@ def test_fit_gitt_cli_recovers_the_hidden_d(tmp_path, capsys):
     for d, (lo, hi) in zip(HIDDEN, result["D_ci95_m2_s"]):
         assert lo <= d <= hi and hi / lo < 2.0
     assert result["protocol"]["pulse_s"] == 300.0 and result["sigma_V"] == pytest.approx(5e-4)
-    assert result["verdict"].startswith("fits")
-    assert "verdict: fits" in capsys.readouterr().out
+    assert result["verdict"].startswith("fits") and "refine" not in result["verdict"]
+    assert result["model_error_sigma"] < 0.5 and result["forward_model"]["rtol"] == pytest.approx(1e-5)
+    printed = capsys.readouterr().out
+    assert "verdict: fits" in printed and "forward model error" in printed
+
+
+def test_verdict_asks_for_a_finer_forward_model_when_its_error_rivals_the_noise():
+    from sim.scenarios.fit_gitt_cli import verdict
+    from sim.scenarios.gitt_fit import LiFitResult
+
+    def fit(model_error):
+        return LiFitResult((0.6, 0.95), (2e-15, 1e-14), ((1.8e-15, 2.2e-15), (9e-15, 1.1e-14)), 1.0, None, 1.0,
+                           5e-4, 10, "all", {"model_error_sigma": model_error})
+
+    assert "refine --mesh-cells" in verdict(fit(2.2)) and "2.2 sigma" in verdict(fit(2.2))
+    assert "refine" not in verdict(fit(0.1))
 
 
 def test_fit_gitt_cli_bad_input_writes_nothing(tmp_path, capsys):
@@ -60,3 +74,5 @@ def test_fit_gitt_cli_bad_input_writes_nothing(tmp_path, capsys):
     assert main(["fit-gitt", str(bad), "--params", "lmr_default", "--out", str(out), *ARGS[:-3],
                  "--window", "pulses"]) == 2
     assert "--window" in capsys.readouterr().err and not out.exists()
+    assert main(["fit-gitt", str(bad), "--params", "lmr_default", "--out", str(out), *ARGS, "--rtol", "0.5"]) == 2
+    assert "--rtol" in capsys.readouterr().err and not out.exists()

@@ -1,4 +1,4 @@
-"""GITT scenario: the Weppner–Huggins extractor against Crank's closed form, and the simulated titration.
+"""GITT scenario: the Weppner–Huggins extractor and the rest drift against Crank's closed form, the titration.
 
 Closed form (docs/physics.md M2, Crank): a sphere under a constant outward flux J has the surface
 concentration c_s = c0 − (J R/D) g(τ), τ = D t/R², with
@@ -15,8 +15,14 @@ import numpy as np
 import pytest
 from scipy.special import erfc
 
-from sim.scenarios.gitt import (GittProtocol, c_rate_from_specific_current, find_pulses, hollow_volume_to_surface,
-                                specific_capacity, weppner_huggins)
+from sim.scenarios.gitt import (
+    GittProtocol,
+    c_rate_from_specific_current,
+    find_pulses,
+    hollow_volume_to_surface,
+    specific_capacity,
+    weppner_huggins,
+)
 
 
 def _roots(n):
@@ -134,3 +140,36 @@ def test_weppner_huggins_on_the_fe_solver_converges_to_the_closed_form():
     errors = [abs(r - expected) for r in ratios]
     print("FE WH errors", errors)
     assert max(errors) < 1e-3
+
+
+def test_rest_drift_on_the_fe_solver_matches_the_closed_form():
+    """A short rest (0.05 R²/D after a pulse of 0.01 R²/D) leaves E3 unrelaxed: the drift over the rest's last
+    tenth, read by find_pulses off the FE trace, against Crank's sphere by superposition of the pulse's
+    switch-on and switch-off on one linear OCV segment, V − V0 = slope Δx R²/(3 D τ_p) [g(τ) − g(τ − τ_p D/R²)],
+    Δx = 3 J τ_p/(R c_max) the pulse's step of the mean Li fraction (measured FE/closed form 0.9993)."""
+    import dolfinx_solver  # noqa: F401
+    from mpi4py import MPI
+
+    from sim.mesh import radial_mesh
+    from sim.params import load_params
+    from sim.scenarios.gitt import run_gitt
+
+    radius, d, slope, dx = 1e-6, 1e-16, 3.0, 1e-4           # 0.85-0.95 segment of the OCV: 3 V per unit x
+    t_r = radius ** 2 / d
+    pulse, rest, start = 0.01 * t_r, 0.05 * t_r, 10.0
+    pset = load_params("li2019", {"transport.diffusivity": f"{d} m^2/s", "transport.x_initial": 0.93,
+                                  "transport.activation_energy": "0 J/mol",
+                                  "kinetics.exchange_current_density": "100 A/m^2"})
+    protocol = GittProtocol(c_rate=dx / 0.66 * 3600 / pulse, pulse=pulse, rest=rest, upper_voltage=4.6,
+                            max_pulses=1, initial_rest=start)
+    end = start + pulse + rest
+    data = run_gitt(pset, radial_mesh(radius, 0.0, size=1e-9, grading=10.0, comm=MPI.COMM_SELF), protocol,
+                    steps_per_pulse=50, sample_times=[end - 0.1 * rest], rtol=1e-8).arrays()
+    (measured,) = find_pulses(data["t_s"], data["potential_V"], data["current_A"])
+
+    def response(t):
+        return slope * dx * t_r / (3 * pulse) * (g((t - start) / t_r) - g((t - start - pulse) / t_r))
+
+    expected = (response(end) - response(end - 0.1 * rest)) / (0.1 * rest)
+    print("rest drift FE / closed form", measured.rest_drift / expected, "drift", expected * 3.6e6, "mV/h")
+    assert expected < 0 and measured.rest_drift == pytest.approx(float(expected), rel=5e-3)

@@ -15,9 +15,8 @@ whose void sees no electrolyte is (R³ − a³)/(3R²). Both are reported to sep
 """
 from __future__ import annotations
 
-import textwrap
-
 import math
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +24,6 @@ import numpy as np
 from sim.errors import InputError
 from sim.lithium.transport import arrhenius
 from sim.units import FARADAY
-
 
 
 # --------------------------------------------------------------------------- protocol
@@ -70,8 +68,9 @@ class Pulse:
     e0: float         # relaxed voltage before the pulse
     e1: float         # first voltage after the current is switched on (after the IR/kinetic jump)
     e2: float         # voltage at the end of the pulse
-    e3: float         # relaxed voltage at the end of the following rest
+    e3: float         # voltage at the end of the following rest (relaxed when rest_drift ≈ 0)
     complete: bool    # False when the trace ends before the rest does (cut-off reached in the pulse)
+    rest_drift: float = math.nan   # V/s over the last tenth of the rest: ≈ 0 when E3 is relaxed (WH's ΔE_s)
 
     @property
     def d_es(self) -> float:
@@ -89,7 +88,9 @@ def find_pulses(t, potential, current, x_mean=None, rel_threshold: float = 1e-3)
     """Cut a GITT trace into pulses: maximal runs of samples with |I| above ``rel_threshold`` · max|I|.
 
     Each pulse needs one rest sample before it (its relaxed voltage E0); the sample closing the
-    pulse gives E2 and the last sample before the next pulse (or the trace end) gives E3.
+    pulse gives E2 and the last sample before the next pulse (or the trace end) gives E3. The rest
+    drift is the slope (E3 − E(t3 − w))/w over the last tenth w of the rest (E linear between samples):
+    the check an experimentalist makes that E3 is relaxed, as ΔE_s in Weppner–Huggins assumes.
     """
     t, e, i = (np.asarray(a, dtype=float) for a in (t, potential, current))
     x = np.full_like(t, np.nan) if x_mean is None else np.asarray(x_mean, dtype=float)
@@ -104,9 +105,13 @@ def find_pulses(t, potential, current, x_mean=None, rel_threshold: float = 1e-3)
             end += 1
         nxt = starts[k + 1] if k + 1 < len(starts) else len(t)
         e3_index = nxt - 1
+        complete = e3_index > end
+        drift = math.nan
+        if complete:
+            window = 0.1 * (t[e3_index] - t[end])
+            drift = (e[e3_index] - np.interp(t[e3_index] - window, t[end:e3_index + 1], e[end:e3_index + 1])) / window
         pulses.append(Pulse(index=k, t_start=t[s - 1], tau=t[end] - t[s - 1], x_mid=0.5 * (x[s - 1] + x[end]),
-                            e0=e[s - 1], e1=e[s], e2=e[end], e3=e[e3_index],
-                            complete=e3_index > end))
+                            e0=e[s - 1], e1=e[s], e2=e[end], e3=e[e3_index], complete=complete, rest_drift=drift))
     return pulses
 
 
@@ -172,7 +177,8 @@ def hollow_volume_to_surface(radius: float, void_radius: float = 0.0) -> float:
 
 
 # --------------------------------------------------------------------------- simulation
-def run_gitt(params, pmesh, protocol: GittProtocol, *, steps_per_pulse: int = 50, scales=None):
+def run_gitt(params, pmesh, protocol: GittProtocol, *, steps_per_pulse: int = 50, scales=None,
+             sample_times=None, rtol: float | None = None):
     """Simulate the GITT protocol on ``pmesh`` (no mechanics); return the :class:`~sim.scenarios.trace.Trace`.
 
     Time steps start at 1e-6 of the pulse (so the first sample after switching on is the post-jump
@@ -182,28 +188,51 @@ def run_gitt(params, pmesh, protocol: GittProtocol, *, steps_per_pulse: int = 50
     experiment) or after ``max_pulses`` titration steps. ``scales``: spatial multipliers of
     :class:`~sim.lithium.problem.LithiumProblem` (``diffusivity_scale``, ``capacity_scale``,
     ``exchange_current_scale``: a degraded particle).
+    ``sample_times`` (s): times the solver lands a step on, so the trace holds the potential there exactly;
+    between accepted steps a trace is only linear, which misses the kinks of V(t) where the surface Li
+    fraction crosses a node of the piecewise-linear OCV table (0.64 mV at pulse/10 steps on the 1 µm particle of
+    tests/test_li_fit.py).
+    ``rtol``: the solver's local time-error tolerance (``LithiumProblem(rtol=, atol=rtol/10)``; None: its default).
     """
     from sim.lithium.problem import LithiumProblem
-    from sim.lithium.protocol import Galvanostatic, Rest, Stop
+    from sim.lithium.protocol import Galvanostatic, Rest
     from sim.scenarios.trace import Trace
 
-    problem = LithiumProblem(params, pmesh, mechanics=False, dt_initial=protocol.pulse * 1e-6, **(scales or {}))
+    tolerances = {} if rtol is None else {"rtol": rtol, "atol": rtol / 10}
+    problem = LithiumProblem(params, pmesh, mechanics=False, dt_initial=protocol.pulse * 1e-6, **tolerances,
+                             **(scales or {}))
     problem.initialise()
+    samples = np.sort(np.asarray([] if sample_times is None else sample_times, dtype=float))
     trace = Trace()
     trace.begin(0)
-    problem.run_step(Rest(Stop(time=protocol.initial_rest)), on_step=trace)
+    _run_landing(problem, lambda stop: Rest(stop), protocol.initial_rest, samples, trace)
     for k in range(protocol.max_pulses):
         trace.begin(2 * k + 1)
         problem.dt_max = protocol.pulse / steps_per_pulse
-        reason = problem.run_step(Galvanostatic(protocol.c_rate, "charge",
-                                                Stop(time=protocol.pulse, voltage=protocol.upper_voltage)),
-                                  on_step=trace)
+        reason = _run_landing(problem, lambda stop: Galvanostatic(protocol.c_rate, "charge", stop), protocol.pulse,
+                              samples, trace, voltage=protocol.upper_voltage)
         if reason == "voltage":
             break
         trace.begin(2 * k + 2)
         problem.dt_max = np.inf
-        problem.run_step(Rest(Stop(time=protocol.rest)), on_step=trace)
+        _run_landing(problem, lambda stop: Rest(stop), protocol.rest, samples, trace)
     return trace
+
+
+def _run_landing(problem, make_step, duration, samples, trace, voltage=None) -> str:
+    """Run ``make_step(Stop)`` for ``duration`` s, split at the sample times inside it (the parts share one
+    drive, so the BDF history and step size carry over); returns the stop reason of the last part."""
+    from sim.lithium.protocol import Stop
+
+    start, end = problem.t, problem.t + duration
+    margin = 1e-9 * duration              # a sample on a segment end is the end itself
+    inner = samples[(samples > start + margin) & (samples < end - margin)]
+    reason = "time"
+    for t_stop in [*inner, end]:
+        reason = problem.run_step(make_step(Stop(time=t_stop - problem.t, voltage=voltage)), on_step=trace)
+        if reason != "time":
+            break
+    return reason
 
 
 # --------------------------------------------------------------------------- scenario entry point
@@ -263,7 +292,8 @@ def run(case, out, comm) -> dict:
             write_csv(out / f"pulses_{name}.csv", {
                 "pulse": [q.index for q in pulses], "x_mid": x, "li_extracted": li_per_formula * (1 - x),
                 "tau_s": [q.tau for q in pulses], "dEs_V": [q.d_es for q in pulses], "dEt_V": [q.d_et for q in pulses],
-                "D_input_cm2_s": d_in * 1e4, "D_WH_R3_cm2_s": d_exp * 1e4, "D_WH_trueL_cm2_s": d_true * 1e4})
+                "D_input_cm2_s": d_in * 1e4, "D_WH_R3_cm2_s": d_exp * 1e4, "D_WH_trueL_cm2_s": d_true * 1e4,
+                "rest_drift_mV_h": [q.rest_drift * 3.6e6 for q in pulses]})
         ratio = d_exp / d_in
         results["particles"][name] = {
             "radius_m": radius, "void_radius_m": void, "pulses": len(pulses),
