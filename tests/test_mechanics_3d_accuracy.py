@@ -21,7 +21,7 @@ def test_3d_stress_accurate_to_a_fraction_of_its_scale(model, monkeypatch):
     from dolfinx import fem
     from mpi4py import MPI
 
-    import sim.lithium.mechanics as mechanics
+    from sim.lithium import mechanics
     from sim.lithium.mechanics import Mechanics
     from sim.mesh import particle_mesh_3d
     from sim.params import load_params

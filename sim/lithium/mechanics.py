@@ -139,6 +139,7 @@ class Mechanics:
         degradation act on ψ(E_e) (the elastic part only: the swelling F_ic is not degraded).
         Returns the (degraded) Cauchy stress for output."""
         import ufl
+
         from sim.errors import InputError
         from sim.fracture.phase_field import PhaseField
         from sim.lithium.transport import geometry_weights

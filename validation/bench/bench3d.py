@@ -17,6 +17,7 @@ PETSc profile add ``PETSC_OPTIONS="-log_view :log.txt"``.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import resource
 import time
@@ -133,12 +134,12 @@ def main(argv=None) -> dict:
             krylov.append(pb.mechanics.iterations)
 
         problem.run_step(Galvanostatic(10.0, "discharge", Stop(time=(args.steps + 1) * args.dt)), on_step=on_step)
-        step_times = [b - a for a, b in zip(stamps[:-1], stamps[1:])]
+        step_times = [b - a for a, b in itertools.pairwise(stamps)]
         out.update({"unknowns": dofs(problem.c) + dofs(problem.u), "dofs_c": dofs(problem.c),
                     "dofs_u": dofs(problem.u), "time_setup_s": t2 - t1, "step_times_s": step_times,
                     "steps": problem.steps, "newton_iterations": problem.iterations, "dt_s": args.dt,
                     "mechanics_krylov_initial": krylov[0],
-                    "mechanics_krylov_per_step": [b - a for a, b in zip(krylov[:-1], krylov[1:])]})
+                    "mechanics_krylov_per_step": [b - a for a, b in itertools.pairwise(krylov)]})
     out["peak_rss_max_bytes"], out["peak_rss_sum_bytes"] = peak_memory_bytes(comm)
     if comm.rank == 0:
         print(json.dumps(out), flush=True)
