@@ -484,47 +484,31 @@ def run_3d_worker(ranks: int, *args: str, timeout: float = 1800.0) -> dict:
 
 
 def bench_3d(targets=TARGET_UNKNOWNS_3D, ranks=(1, 2), steps: int = 3, dt: float = 0.5,
-             max_seconds: float = 1800.0, strains=("small", "finite")) -> Section:
+             max_seconds: float = 900.0, strains=("small", "finite")) -> Section:
     sec = Section("c", "3D voided particle (Liu 2024 geometry), 10C discharge: time per step and peak memory")
-    # unknowns ~ a scale^-p: the refined shells around void and pores do not scale like the bulk, so fit p
-    probes = [run_3d_worker(1, "--scale", str(f), "--count-only") for f in (4.0, 2.5)]
-    failed = [p["error"] for p in probes if "error" in p]
-    if failed:
-        sec.notes.append(f"mesh probe failed: {failed[0]}")
-        return sec
-    (f1, n1), (f2, n2) = ((p["scale"], p["unknowns"]) for p in probes)
-    power = math.log(n2 / n1) / math.log(f1 / f2)
     table = MarkdownTable(["target", "unknowns (c P1 + u P2)", "cells", "strain", "ranks", "mesh (s)", "setup (s)",
-                           "first step (s)", "later steps (s/step)", "peak memory max/rank (GB)",
-                           "peak memory total (GB)", "load before"])
+                           "first step (s)", "later steps (s/step)", "elasticity CG its/step",
+                           "peak memory max/rank (GB)", "peak memory total (GB)", "load before"])
     later_of = {}
     for target in targets:
-        # unknowns(scale) is not a clean power law (refined shells): correct the estimate with count-only
-        # meshes until within 10 % of the target
-        scale, (fa, na) = f2 * (n2 / target) ** (1 / power), (f2, n2)
-        for _ in range(3):
-            probe = run_3d_worker(1, "--scale", f"{scale:.4g}", "--count-only")
-            if "error" in probe or abs(probe["unknowns"] / target - 1) <= 0.1:
-                break
-            local = math.log(probe["unknowns"] / na) / math.log(fa / scale) if scale != fa else power
-            fa, na = scale, probe["unknowns"]
-            scale = scale * (na / target) ** (1 / local)
         for strain in strains:
             for n in ranks:
                 load = os.getloadavg()[0]
-                args = ["--scale", f"{scale:.4g}", "--steps", str(steps), "--dt", str(dt), "--strain-model", strain,
-                        "--fixed-dt"]
+                # one configuration per worker; it meshes until the unknowns are within 10 % of the target
+                args = ["--unknowns", f"{target:g}", "--within", "0.1", "--steps", str(steps), "--dt", str(dt),
+                        "--strain-model", strain, "--fixed-dt"]
                 out = run_3d_worker(n, *args, timeout=max_seconds)
                 if "error" in out:
-                    table.add(f"{target:.0e}", None, None, strain, n, None, None, None, None, None, None, load)
+                    table.add(f"{target:.0e}", None, None, strain, n, None, None, None, None, None, None, None, load)
                     sec.notes.append(f"{target:.0e} unknowns, {strain} strain, on {n} rank(s) failed: {out['error']}")
                     continue
                 later = out["step_times_s"][1:]
+                its = out["mechanics_krylov_per_step"][1:]
                 per_step = sum(later) / len(later) if later else None
                 later_of[(target, strain, n)] = per_step
                 table.add(f"{target:.0e}", out["unknowns"], out["cells"], strain, n, out["time_mesh_s"],
-                          out["time_setup_s"], out["step_times_s"][0], per_step, out["peak_rss_max_bytes"] / 1e9,
-                          out["peak_rss_sum_bytes"] / 1e9, load)
+                          out["time_setup_s"], out["step_times_s"][0], per_step, sum(its) / len(its) if its else None,
+                          out["peak_rss_max_bytes"] / 1e9, out["peak_rss_sum_bytes"] / 1e9, load)
     sec.tables.append(table)
     ratios = MarkdownTable(["target", "strain", "speed-up 1 → 2 ranks (later steps)", "finite / small per step"])
     for target in targets:
@@ -535,13 +519,13 @@ def bench_3d(targets=TARGET_UNKNOWNS_3D, ranks=(1, 2), steps: int = 3, dt: float
                        finite / small if strain == "finite" and small and finite else None)
     sec.tables.append(ratios)
     sec.notes += [
-        f"fixed Δt = {dt:g} s, {steps + 1} steps; 'first step' includes building the preconditioners; "
-        "c: P1, bordered Newton, GMRES + GAMG (AMG hierarchy reused across iterations and steps, φ_s by a Schur "
-        "complement: two solves with one operator); u: P2, CG + GAMG with rigid-body near-nullspace.",
-        f"mesh: liu2024 [mesh] sizes x a factor from two probe meshes (unknowns ∝ factor^-{power:.2f}) so that "
-        "unknowns ≈ target (gmsh's 3D mesh differs slightly from run to run); peak memory = getrusage maxrss per "
-        "rank (max, and sum over ranks); 'load before' = 1-min load average when the run started (the machine "
-        "is shared).",
+        f"fixed Δt = {dt:g} s, {steps + 1} steps; 'first step' includes building the preconditioners; c: P1, bordered "
+        "Newton, GMRES + GAMG (φ_s by a Schur complement); u: P2, CG + GAMG (rigid-body near-nullspace) stopped at "
+        "1e-10 of the energy of the stress scale E max|ΔV/V0|, small strain from the projection onto the last 8 "
+        "solutions, finite strain inexact Newton (Eisenstat–Walker).",
+        "mesh: liu2024 [mesh] sizes × the factor for which each worker's mesh has the target unknowns ± 10 % "
+        "(bench3d.py --unknowns; 'mesh (s)' includes any re-meshing); peak memory = getrusage maxrss per rank (max, "
+        "and sum over ranks); 'load before' = 1-min load average when the run started (the machine is shared).",
         "targets (issue 14): small strain on 2 ranks ≤ 5 s per step, set-up ≤ 20 s, ≤ 1.5 GB/rank; finite / small "
         "≤ 1.5; speed-up 1 → 2 ranks ≥ 1.8.",
     ]
@@ -796,8 +780,8 @@ def register(sub) -> None:
     p.add_argument("--pybamm-python", default=sys.executable,
                    help="Python interpreter that has pybamm, for (a) (default: this one)")
     p.add_argument("--ranks", default="1,2", help="MPI ranks for (c), comma-separated (default 1,2)")
-    p.add_argument("--max-seconds-3d", type=float, default=1800.0,
-                   help="stop a 3D run (c) after this many seconds and report it (default 1800)")
+    p.add_argument("--max-seconds-3d", type=float, default=900.0,
+                   help="stop a 3D run (c) after this many seconds and report it (default 900)")
     p.set_defaults(func=run)
 
 
