@@ -13,6 +13,9 @@ refused unless ``--overwrite``) holds::
                        as run, sim version
     hotspots.csv       stress histories at the hot spots
     fatigue.csv        Paris-law crack length per hot spot vs cycle (cases with [fatigue])
+    cycles.csv         phase-field fatigue ([fatigue] model = "phase-field"): per computed cycle the cycle number,
+                       max d, crack area (m²), max fatigue variable (J/m³) and min fatigue factor
+    fields/damage.bp   the phase-field damage d (cases with [fracture] model = "phase-field")
     fields/*.bp        VTX (ADIOS2) time series for ParaView: c.bp, displacement.bp, stress.bp (after a
                        --resume the rest follows in c_resume1.bp, ...)
     fields/fields.pvd  with output.vtk = true: the same times as VTK .vtu files (Li fraction, displacement,
@@ -118,6 +121,15 @@ def report(summary: dict, out) -> str:
     if "fatigue" in fr and "hot_spots" in fr["fatigue"]:
         n = fr["fatigue"]["cycles_to_failure_min"]
         lines.append(f"  Paris-law cycles to failure (first hot spot to fail): {'> any' if n is None else f'{n:.4g}'}")
+    if (fr.get("fatigue") or {}).get("model") == "phase-field":
+        f = fr["fatigue"]
+
+        def when(n, after):
+            return f"> {f['cycles_run']}" if n is None else f"{n} (after cycle {after})"
+        lines.append(f"  phase-field fatigue: {f['cycles_run']} cycles ({f['computed_cycles']} computed); cycles to "
+                     f"onset (max d > {f['onset_damage']:g}) {when(f['cycles_to_onset'], f['cycles_to_onset_after'])}, "
+                     f"to failure (max d >= {f['failure_damage']:g}) "
+                     f"{when(f['cycles_to_failure'], f['cycles_to_failure_after'])}")
     lines += [f"  warning: {w}" for w in summary.get("warnings", [])]
     return "\n".join(lines)
 
@@ -168,6 +180,9 @@ def run_case(case, out_dir, overrides: dict | None = None, comm=None, progress: 
     check_out_dir(out, overwrite)          # fail before the (slow) set-up
     spec.check_cost(params)
     outputs = outputs or spec.output.outputs
+    if resume and spec.fatigue is not None and spec.fatigue.model == "phase-field":
+        raise InputError("a phase-field fatigue run is not checkpointed (the cycle jumps are not saved): run it "
+                         "again without --resume", key="--resume")
     digest = _digest(spec, params, overrides, outputs, comm)
     previous = _find_checkpoint(out, digest, comm) if resume else None
     pmesh = _build_mesh(spec, params, comm)
@@ -197,9 +212,12 @@ def run_case(case, out_dir, overrides: dict | None = None, comm=None, progress: 
         recorder.start()
         if comm.rank == 0:
             (folder.path / "digest").write_text(digest)   # which case a checkpoint belongs to (--resume)
-        for index in range(first, len(spec.protocol)):
-            resumed = state is not None and index == first
-            recorder.run_step(index, spec.protocol[index], resume_dt=state[0]["dt_next"] if resumed else None)
+        if recorder.pf_fatigue:
+            recorder.run_cycles()
+        else:
+            for index in range(first, len(spec.protocol)):
+                resumed = state is not None and index == first
+                recorder.run_step(index, spec.protocol[index], resume_dt=state[0]["dt_next"] if resumed else None)
     except SolverError as err:
         status, failure = "failed", err
         error = {"message": str(err), "time_s": err.time, "reason": err.reason}
