@@ -16,12 +16,15 @@ SHIPPED = VALIDATION_CASES / "sphere_fatigue_phase_field.toml"
 
 
 def cheap(**fatigue):
-    """The shipped case on a coarser mesh with a looser time-step error and an earlier failure (seconds)."""
+    """The shipped case on a coarser mesh with a looser time-step error and an earlier failure (seconds);
+    ``cycles=None`` drops [fatigue] cycles."""
     case = copy.deepcopy(read_toml(SHIPPED, "case file"))
     case["params"] = "lmr_default"
     case["mesh"] = {"n_cells": 16}
     case["solver"].update(rtol=1e-3, atol=1e-4)
     case["fatigue"].update(failure_damage=0.1, **fatigue)
+    if case["fatigue"]["cycles"] is None:
+        del case["fatigue"]["cycles"]
     return case
 
 
@@ -92,3 +95,8 @@ def test_the_shipped_case_cycles_its_repeated_group_and_refuses_resume(tmp_path)
     assert spec.cycle_repeats == 2 and spec.fatigue.cycles == 5000
     with pytest.raises(InputError, match="without --resume"):
         run_case(SHIPPED, tmp_path / "r", resume=True, progress=False)
+    short = cheap(cycles=None)              # without [fatigue] cycles: the repeat count (2); d goes to VTX
+    short["output"]["vtx"] = True
+    s = run_case(short, tmp_path / "vtx", progress=False)
+    assert s["fracture"]["fatigue"]["cycles_run"] == 2 and "fields/damage.bp" in s["files"]["fields"]
+    assert (tmp_path / "vtx" / "fields" / "damage.bp").is_dir()
