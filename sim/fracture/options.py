@@ -17,6 +17,8 @@ class PhaseFieldOptions:
     ``residual_stiffness``: k in g(d) = (1 − d)² + k. ``tolerance``: staggered-iteration convergence on
     the change of d (max norm). ``max_iterations``: staggered iterations per time step before a typed error.
     ``fatigue``: Carrara et al. 2020 fatigue degradation of G_c by accumulated tensile energy.
+    ``adapt``: after a run, refine the mesh where d > ``adapt_damage`` (and 2ℓ around it) down to h <= ℓ/2 and
+    run again, at most ``adapt_levels`` times (:mod:`sim.fracture.adapt`).
     """
 
     variant: str = "AT2"
@@ -25,6 +27,9 @@ class PhaseFieldOptions:
     tolerance: float = 1e-4
     max_iterations: int = 100
     fatigue: bool = False
+    adapt: bool = False
+    adapt_levels: int = 3
+    adapt_damage: float = 0.01
 
     def __post_init__(self):
         if self.variant not in VARIANTS:
@@ -33,3 +38,5 @@ class PhaseFieldOptions:
             raise ValueError(f"split {self.split!r}; choose {', '.join(SPLITS)}")
         if not (0 <= self.residual_stiffness < 1 and self.tolerance > 0 and self.max_iterations >= 1):
             raise ValueError("need 0 <= residual_stiffness < 1, tolerance > 0, max_iterations >= 1")
+        if not (self.adapt_levels >= 1 and 0 < self.adapt_damage < 1):
+            raise ValueError("need adapt_levels >= 1 and 0 < adapt_damage < 1")

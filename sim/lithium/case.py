@@ -37,6 +37,8 @@ A case file (TOML)::
     [fracture]                           # optional: model = "none" (default: onset screening only) or
     model = "phase-field"                # "phase-field" with variant, split, residual_stiffness,
     variant = "AT2"                      # tolerance, max_iterations, fatigue (sim.fracture.options)
+    adapt = true                         # refine where d > adapt_damage (and 2 l around) to h <= l/2 and run
+    adapt_levels = 3                     # again, at most this many times (mesh.order = 1; sim.fracture.adapt)
 
     [fatigue]                            # optional: model = "paris" (default): Paris-law growth of a flaw
     cycles = 1000                        # at each hot spot, extrapolated from the (last repeated) cycle to
@@ -99,7 +101,8 @@ OUTPUT_KEYS = ("maps_at_dod", "probes", "vtx", "vtx_every", "vtk", "outputs", "h
 EXPERIMENT_KEYS = ("steps", "cycles", "density")
 OUTPUTS = ("full", "minimal")
 FRACTURE_MODELS = ("none", "phase-field")
-FRACTURE_KEYS = ("model", "variant", "split", "residual_stiffness", "tolerance", "max_iterations", "fatigue")
+FRACTURE_KEYS = ("model", "variant", "split", "residual_stiffness", "tolerance", "max_iterations", "fatigue", "adapt",
+                 "adapt_levels", "adapt_damage")
 FATIGUE_MODELS = ("paris", "phase-field")
 PARIS_KEYS = ("model", "cycles", "geometry_factor")
 PF_FATIGUE_KEYS = ("model", "cycles", "jump", "max_change", "failure_damage")
@@ -625,6 +628,10 @@ def _validate(raw: dict, file: str, base: Path, cli_parameters: dict, origins: d
     if fracture is not None and not solver.mechanics:
         raise InputError("the phase-field model needs the mechanics (solver.mechanics = true)", file=file,
                          key="fracture.model")
+    if fracture is not None and fracture.adapt and mesh.order != 1 and geometry in ("axisym", "3d") \
+            and mesh.file is None:
+        raise InputError("adaptive refinement splits straight-sided cells: set [mesh] order = 1", file=file,
+                         key="fracture.adapt")
     fatigue = _fatigue(tables["fatigue"])
     if fatigue is not None and fatigue.model == "phase-field":
         fracture = _phase_field_fatigue(tables["fracture"], fracture, cycle, len(protocol), file)
@@ -721,7 +728,9 @@ def _fracture(t: Entries) -> PhaseFieldOptions | None:
                              residual_stiffness=t.quantity("residual_stiffness", "", d.residual_stiffness, ge=0, lt=1),
                              tolerance=t.quantity("tolerance", "", d.tolerance, gt=0, lt=1),
                              max_iterations=t.integer("max_iterations", d.max_iterations, ge=1, le=10**6),
-                             fatigue=t.boolean("fatigue", d.fatigue))
+                             fatigue=t.boolean("fatigue", d.fatigue), adapt=t.boolean("adapt", d.adapt),
+                             adapt_levels=t.integer("adapt_levels", d.adapt_levels, ge=1, le=10),
+                             adapt_damage=t.quantity("adapt_damage", "", d.adapt_damage, gt=0, lt=1))
 
 
 def _fatigue(t: Entries) -> FatigueOptions | None:
