@@ -102,7 +102,7 @@ EXPERIMENT_KEYS = ("steps", "cycles", "density")
 OUTPUTS = ("full", "minimal")
 FRACTURE_MODELS = ("none", "phase-field")
 FRACTURE_KEYS = ("model", "variant", "split", "residual_stiffness", "tolerance", "max_iterations", "fatigue", "adapt",
-                 "adapt_levels", "adapt_damage")
+                 "adapt_levels", "adapt_damage", "acceleration")
 FATIGUE_MODELS = ("paris", "phase-field")
 PARIS_KEYS = ("model", "cycles", "geometry_factor")
 PF_FATIGUE_KEYS = ("model", "cycles", "jump", "max_change", "failure_damage")
@@ -730,7 +730,8 @@ def _fracture(t: Entries) -> PhaseFieldOptions | None:
                              max_iterations=t.integer("max_iterations", d.max_iterations, ge=1, le=10**6),
                              fatigue=t.boolean("fatigue", d.fatigue), adapt=t.boolean("adapt", d.adapt),
                              adapt_levels=t.integer("adapt_levels", d.adapt_levels, ge=1, le=10),
-                             adapt_damage=t.quantity("adapt_damage", "", d.adapt_damage, gt=0, lt=1))
+                             adapt_damage=t.quantity("adapt_damage", "", d.adapt_damage, gt=0, lt=1),
+                             acceleration=t.choice("acceleration", ("aitken", "none"), d.acceleration))
 
 
 def _fatigue(t: Entries) -> FatigueOptions | None:

@@ -130,6 +130,11 @@ def report(summary: dict, out) -> str:
                      f"onset (max d > {f['onset_damage']:g}) {when(f['cycles_to_onset'], f['cycles_to_onset_after'])}, "
                      f"to failure (max d >= {f['failure_damage']:g}) "
                      f"{when(f['cycles_to_failure'], f['cycles_to_failure_after'])}")
+    if "adapt" in summary:
+        a = summary["adapt"]
+        h = "no damage" if a["final_h_over_ell"] is None else f"h/l = {a['final_h_over_ell']:.3g} in the damaged zone"
+        lines.append(f"  adaptive refinement: {a['refinements']} refinements, {summary['mesh']['cells']} cells, {h} "
+                     f"({'resolved' if a['resolved'] else 'NOT resolved'}: target <= {a['target_h_over_ell']:g})")
     lines += [f"  warning: {w}" for w in summary.get("warnings", [])]
     return "\n".join(lines)
 
