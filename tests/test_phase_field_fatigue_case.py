@@ -35,7 +35,7 @@ def jumped(tmp_path_factory):
 
 
 def test_jumped_case_run_matches_the_cycle_by_cycle_run(jumped, tmp_path):
-    out, s = jumped
+    _, s = jumped
     full = run_case(cheap(jump=False), tmp_path / "full", progress=False, outputs="minimal")["fracture"]["fatigue"]
     fat = s["fracture"]["fatigue"]
     print("jumped", {k: fat[k] for k in ("cycles_to_onset", "cycles_to_failure", "computed_cycles")},

@@ -2,7 +2,6 @@
 there; Aitken over-relaxation reaches the same fixed point in fewer iterations, and the damage stays in [0, 1]."""
 import dolfinx_solver  # noqa: F401  (loads MPI before dolfinx)
 import numpy as np
-import pytest
 import ufl
 from dolfinx import fem, mesh
 from mpi4py import MPI

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -391,9 +390,9 @@ class Recorder:
                      vtk_steps=None if self.vtk is None else self.vtk.steps, records=0,
                      wall_s=self._wall_before + time.monotonic() - self._started)
         if self.tracker is not None:
-            self.tracker._file.flush()
+            self.tracker.flush()
             state["records"] = self.tracker.records
-            arrays["tracker.file"] = np.array(Path(self.tracker._file.name).name)
+            arrays["tracker.file"] = np.array(self.tracker.scratch_path.name)
             arrays.update({f"tracker.peak.{n}": v for n, v in self.tracker.peak.items()})
         write_checkpoint(self.folder, self.comm, state, arrays)
         self._since_checkpoint, self._checkpoint_wall = 0, time.monotonic()
@@ -411,17 +410,7 @@ class Recorder:
         if self.comm.rank == 0:
             self._sections = {stem: load_section(self.folder / "maps" / f"{stem}.npz") for stem in state["sections"]}
         if self.tracker is not None:
-            old = self.folder / str(arrays["tracker.file"])
-            size = state["records"] * len(self.tracker.names) * self.tracker.n * 8
-            with open(old, "rb") as fh:
-                while size > 0:
-                    chunk = fh.read(min(size, 1 << 24))
-                    if not chunk:
-                        break
-                    self.tracker._file.write(chunk)
-                    size -= len(chunk)
-            os.remove(old)
-            self.tracker.records = state["records"]
+            self.tracker.adopt(self.folder / str(arrays["tracker.file"]), state["records"])
             for name in self.tracker.names:
                 self.tracker.peak[name] = arrays[f"tracker.peak.{name}"].copy()
 

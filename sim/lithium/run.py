@@ -190,7 +190,8 @@ def run_case(case, out_dir, overrides: dict | None = None, comm=None, progress: 
     digest = _digest(spec, params, overrides, outputs, comm)
     previous = _find_checkpoint(out, digest, comm) if resume else None
     pmesh = _build_mesh(spec, params, comm)
-    run = dict(overrides=overrides, comm=comm, progress=progress, overwrite=overwrite, outputs=outputs, wall0=wall0)
+    run = {"overrides": overrides, "comm": comm, "progress": progress, "overwrite": overwrite, "outputs": outputs,
+           "wall0": wall0}
     if adapt:
         return _run_adaptive(spec, params, pmesh, out, run)
     return _run_on_mesh(spec, params, pmesh, out, previous=previous, digest=digest, **run)[0]
@@ -277,6 +278,7 @@ def _run_adaptive(spec, params, pmesh, out: Path, run: dict) -> dict:
     or ``adapt_levels`` refinements are done. Every run writes ``out`` (the last one stays); summary.json's
     ``adapt`` lists each level's mesh, h/ℓ in the damaged zone, damage and crack area."""
     from sim.fracture.adapt import RESOLVED, cells_to_refine, damage_zone_resolution, refine_particle_mesh
+    from sim.io import write_json
 
     opts, ell = spec.fracture, params.mechanics.phase_field_length
     levels: list[dict] = []
@@ -308,7 +310,6 @@ def _run_adaptive(spec, params, pmesh, out: Path, run: dict) -> dict:
         summary["warnings"].append(f"the damaged zone is not resolved after {adapt['refinements']} refinements: "
                                    f"h/l = {resolved:.3g} > {RESOLVED:g}; raise fracture.adapt_levels")
     if pmesh.comm.rank == 0:
-        from sim.io import write_json
         write_json(out / "summary.json", summary)
     return summary
 
