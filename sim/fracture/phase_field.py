@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 C_W = {"AT1": 8.0 / 3.0, "AT2": 2.0}
-OMEGA_MAX = 20.0    # largest Aitken over-relaxation of the staggered iterations (a contraction ratio of 0.95)
+OMEGA_MIN, OMEGA_MAX = 0.1, 20.0   # Aitken relaxation bounds of the staggered iterations (ratios -9 ... 0.95)
 _SMOOTH = 1e-14     # squared strain scale that keeps √ and acos of the closed-form eigenvalues differentiable
 
 
@@ -240,9 +240,9 @@ class PhaseField:
         so plain alternate minimisation needs hundreds of iterations. ``acceleration = "aitken"`` relaxes the
         damage iterates d_(k+1) = d_k + ω_k (G(d_k) − d_k) with Aitken's dynamic factor (Irons & Tuck 1969;
         Küttler & Wall 2008) ω_k = −ω_(k−1) r_(k−1)·(r_k − r_(k−1)) / |r_k − r_(k−1)|², r_k = G(d_k) − d_k,
-        limited to [1, OMEGA_MAX]: over-relaxation only, which extrapolates a slowly contracting mode towards
-        its limit (ω = 1/(1 − ρ) for a ratio ρ); where the iterates do not contract monotonically (the
-        formula gives ω < 1, e.g. a bar softening past its peak) it is plain alternate minimisation. Every iterate is
+        limited to [OMEGA_MIN, OMEGA_MAX]: ω = 1/(1 − ρ) for a mode of ratio ρ, so a slowly contracting mode
+        (0 < ρ < 1) is over-relaxed towards its limit and an oscillating one (ρ < 0) damped; a growing one
+        (ρ > 1, ω < 0: a homogeneous state localising) takes the plain step ω = 1. Every iterate is
         projected onto the admissible set [lower, 1] (AT1: the committed d; AT2: 0), which the P1 damage
         solve may leave by overshooting d = 1 (no discrete maximum principle)."""
         lower = self.d_n.x.array if self.opts.variant == "AT1" else 0.0
@@ -263,8 +263,9 @@ class PhaseField:
             if self.opts.acceleration == "aitken" and r_prev is not None:
                 dr = r - r_prev
                 denom = self._dot(dr, dr)
-                if denom > 0:
-                    omega = float(np.clip(-omega * self._dot(r_prev, dr) / denom, 1.0, OMEGA_MAX))
+                if denom > 0:        # ω <= 0: a growing mode (e.g. the homogeneous state localising): plain step
+                    raw = -omega * self._dot(r_prev, dr) / denom
+                    omega = float(np.clip(raw, OMEGA_MIN, OMEGA_MAX)) if raw > 0 else 1.0
             self.d.x.array[:] = self._d_prev.x.array + omega * r
             self._project(lower)
             r_prev = r
