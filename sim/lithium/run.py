@@ -6,7 +6,8 @@ refused unless ``--overwrite``) holds::
     summary.json       status, final SOC/potential, maxima over domain and time (hoop, von Mises,
                        max principal) and at the probe points, with times and DODs; hot spots, centroid;
                        fracture (onset, failure probability, flaw criterion, fatigue); maps; wall time;
-                       warnings (e.g. an SOC outside [0, 1], clamped); resumed (where --resume picked up)
+                       warnings (e.g. an SOC outside [0, 1], clamped); resumed (where --resume picked up);
+                       adapt ([fracture] adapt: each refinement level's cells, h/l in the damaged zone, damage)
     timeseries.csv     one row per accepted time step; unit-suffixed columns (t_s, potential_V, hoop_bridge_Pa ...);
                        newton_iterations is that step's count (the total is in summary.json)
     params.json        resolved parameters in the units users write (value, unit, value_si, source), the case
