@@ -167,6 +167,29 @@ class HotSpotTracker:
         self._file.write(block.tobytes())
         self.records += 1
 
+    @property
+    def scratch_path(self) -> Path:
+        """This rank's scratch file of records (what a checkpoint names to take over on resume)."""
+        return Path(self._file.name)
+
+    def flush(self) -> None:
+        """Push the records written so far to the scratch file (before a checkpoint)."""
+        self._file.flush()
+
+    def adopt(self, path: Path, records: int) -> None:
+        """Take over the first ``records`` records of another tracker's scratch file ``path`` (same fields and
+        dofs: a checkpoint of the same run), then remove it; peaks are restored by the caller."""
+        size = records * len(self.names) * self.n * 8
+        with open(path, "rb") as fh:
+            while size > 0:
+                chunk = fh.read(min(size, 1 << 24))
+                if not chunk:
+                    break
+                self._file.write(chunk)
+                size -= len(chunk)
+        path.unlink()
+        self.records = records
+
     def select(self, k: int) -> list[HotSpot]:
         """The ``k`` highest peaks of each field, greedily: each is the highest peak farther than
         ``separation`` from the ones chosen before (k rounds of one allgather each)."""

@@ -23,7 +23,8 @@ class CycleJumper:
     ``pf``: the :class:`~sim.fracture.phase_field.PhaseField` (with ``fatigue=True``);
     ``failed()``: the failure test (e.g. d_max >= 0.9); ``jump``: False computes every cycle.
     :meth:`run` returns the table [(cycle number N, d_max after it)] and sets :attr:`cycles_to_failure`
-    (None when the particle survives) and :attr:`computed_cycles`.
+    (None when the particle survives) and :attr:`computed_cycles`. While ``cycle()`` runs,
+    :attr:`cycle_number` is the number N of the cycle being computed (so that it can label its output).
     """
 
     def __init__(self, pf, cycle: Callable[[], None], *, failed: Callable[[], bool], jump: bool = True,
@@ -36,6 +37,7 @@ class CycleJumper:
         self.max_change, self.max_damage_change = max_change, max_damage_change
         self.cycles_to_failure: int | None = None
         self.computed_cycles = 0
+        self.cycle_number = 0
 
     def _jump_size(self, rate: np.ndarray, damage_change: float, remaining: int) -> int:
         """ΔN >= 1 cycles to advance (ΔN − 1 of them extrapolated)."""
@@ -59,8 +61,9 @@ class CycleJumper:
         previous, d_prev = None, None
         N = 0
         while N < n_cycles:
-            self.cycle()
             N += 1
+            self.cycle_number = N
+            self.cycle()
             self.computed_cycles += 1
             d = self.pf.damage_max()
             table.append((N, d))

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 C_W = {"AT1": 8.0 / 3.0, "AT2": 2.0}
+OMEGA_MIN, OMEGA_MAX = 0.1, 20.0   # Aitken relaxation bounds of the staggered iterations (ratios -9 ... 0.95)
 _SMOOTH = 1e-14     # squared strain scale that keeps √ and acos of the closed-form eigenvalues differentiable
 
 
@@ -232,7 +233,20 @@ class PhaseField:
         return None if snes.getConvergedReason() > 0 else f"damage SNES VI {snes.getConvergedReason()}"
 
     def solve(self) -> str | None:
-        """Alternate minimisation u ↔ d until max|d_k − d_(k−1)| <= tolerance; None or a failure reason."""
+        """Alternate minimisation u ↔ d until the fixed-point residual max|G(d_k) − d_k| <= tolerance, where
+        G is one displacement solve, one damage solve and the projection below; None or a failure reason.
+
+        Near a crack that runs, G contracts slowly (measured ratio ~0.9 per iteration in the Liu 2024 bridges),
+        so plain alternate minimisation needs hundreds of iterations. ``acceleration = "aitken"`` relaxes the
+        damage iterates d_(k+1) = d_k + ω_k (G(d_k) − d_k) with Aitken's dynamic factor (Irons & Tuck 1969;
+        Küttler & Wall 2008) ω_k = −ω_(k−1) r_(k−1)·(r_k − r_(k−1)) / |r_k − r_(k−1)|², r_k = G(d_k) − d_k,
+        limited to [OMEGA_MIN, OMEGA_MAX]: ω = 1/(1 − ρ) for a mode of ratio ρ, so a slowly contracting mode
+        (0 < ρ < 1) is over-relaxed towards its limit and an oscillating one (ρ < 0) damped; a growing one
+        (ρ > 1, ω < 0: a homogeneous state localising) takes the plain step ω = 1. Every iterate is
+        projected onto the admissible set [lower, 1] (AT1: the committed d; AT2: 0), which the P1 damage
+        solve may leave by overshooting d = 1 (no discrete maximum principle)."""
+        lower = self.d_n.x.array if self.opts.variant == "AT1" else 0.0
+        omega, r_prev = 1.0, None
         for k in range(1, self.opts.max_iterations + 1):
             self._d_prev.x.array[:] = self.d.x.array
             reason = self.solve_displacement() or self.solve_damage()
@@ -240,13 +254,32 @@ class PhaseField:
             if reason:
                 self.last_iterations = k
                 return reason
-            change = self._max_abs(self.d.x.array - self._d_prev.x.array)
+            self._project(lower)                  # G includes the projection: its fixed point is admissible
+            r = self.d.x.array - self._d_prev.x.array
+            change = self._max_abs(r)
             if change <= self.opts.tolerance:     # u is from d_(k−1): off by O(tolerance), like the iterate
                 self.last_iterations = k
                 return None
+            if self.opts.acceleration == "aitken" and r_prev is not None:
+                dr = r - r_prev
+                denom = self._dot(dr, dr)
+                if denom > 0:        # ω <= 0: a growing mode (e.g. the homogeneous state localising): plain step
+                    raw = -omega * self._dot(r_prev, dr) / denom
+                    omega = float(np.clip(raw, OMEGA_MIN, OMEGA_MAX)) if raw > 0 else 1.0
+            self.d.x.array[:] = self._d_prev.x.array + omega * r
+            self._project(lower)
+            r_prev = r
         self.last_iterations = self.opts.max_iterations
         return (f"staggered u-d iteration did not converge to {self.opts.tolerance:g} in "
-                f"{self.opts.max_iterations} iterations (last change {change:.3g})")
+                f"{self.opts.max_iterations} iterations (last change {change:.3g}, relaxation {omega:.3g})")
+
+    def _project(self, lower) -> None:
+        np.clip(self.d.x.array, lower, 1.0, out=self.d.x.array)
+
+    def _dot(self, a, b) -> float:
+        from mpi4py import MPI
+        n = self.d.function_space.dofmap.index_map.size_local
+        return self.comm.allreduce(float(np.dot(a[:n], b[:n])), op=MPI.SUM)
 
     # ------------------------------------------------------------------ time-step bookkeeping
     def commit(self) -> None:

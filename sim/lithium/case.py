@@ -37,10 +37,19 @@ A case file (TOML)::
     [fracture]                           # optional: model = "none" (default: onset screening only) or
     model = "phase-field"                # "phase-field" with variant, split, residual_stiffness,
     variant = "AT2"                      # tolerance, max_iterations, fatigue (sim.fracture.options)
+    adapt = true                         # refine where d > adapt_damage (and 2 l around) to h <= l/2 and run
+    adapt_levels = 3                     # again, at most this many times (mesh.order = 1; sim.fracture.adapt)
 
-    [fatigue]                            # optional: Paris-law growth of a flaw at each hot spot
-    cycles = 1000                        # cycles to extrapolate the (last repeated) protocol cycle to
-    geometry_factor = 1.12               # Y in dK = Y dsigma sqrt(pi a) (1.12: surface flaw)
+    [fatigue]                            # optional: model = "paris" (default): Paris-law growth of a flaw
+    cycles = 1000                        # at each hot spot, extrapolated from the (last repeated) cycle to
+    geometry_factor = 1.12               # N cycles; Y in dK = Y dsigma sqrt(pi a) (1.12: surface flaw)
+
+    [fatigue]                            # or model = "phase-field" (needs [fracture] model = "phase-field"):
+    model = "phase-field"                # Carrara 2020 fatigue; the repeated protocol group (the last entry)
+    cycles = 100000                      # is the load cycle, run up to N cycles (default: its repeat) with
+    jump = true                          # cycle jumping (max_change: largest relative change of the fatigue
+    max_change = 0.1                     # factor per jump); failure when max d >= failure_damage
+    failure_damage = 0.95
 
     [[protocol]]
     step = "discharge at 10C to 20 % DOD"
@@ -92,8 +101,12 @@ OUTPUT_KEYS = ("maps_at_dod", "probes", "vtx", "vtx_every", "vtk", "outputs", "h
 EXPERIMENT_KEYS = ("steps", "cycles", "density")
 OUTPUTS = ("full", "minimal")
 FRACTURE_MODELS = ("none", "phase-field")
-FRACTURE_KEYS = ("model", "variant", "split", "residual_stiffness", "tolerance", "max_iterations", "fatigue")
-FATIGUE_KEYS = ("cycles", "geometry_factor")
+FRACTURE_KEYS = ("model", "variant", "split", "residual_stiffness", "tolerance", "max_iterations", "fatigue", "adapt",
+                 "adapt_levels", "adapt_damage", "acceleration")
+FATIGUE_MODELS = ("paris", "phase-field")
+PARIS_KEYS = ("model", "cycles", "geometry_factor")
+PF_FATIGUE_KEYS = ("model", "cycles", "jump", "max_change", "failure_damage")
+FATIGUE_KEYS = tuple(dict.fromkeys(PARIS_KEYS + PF_FATIGUE_KEYS))
 MAX_STEPS = 10000       # protocol steps after expanding repeat = N
 MAX_C_RATE = 1000.0     # 1/h: a step faster than 3.6 s is not a battery protocol
 PROBE_KEYWORDS = ("bridge", "surface")
@@ -409,10 +422,17 @@ class OutputOptions:
 
 @dataclass(frozen=True)
 class FatigueOptions:
-    """Paris-law extrapolation of the protocol's cycle to ``cycles`` cycles; ``geometry_factor`` Y."""
+    """``model = "paris"``: Paris-law extrapolation of the protocol's cycle to ``cycles`` cycles, geometry factor Y
+    ``geometry_factor``. ``model = "phase-field"``: the phase field's Carrara 2020 fatigue over ``cycles`` load
+    cycles (None: the repeat count of the protocol's cycle), with cycle jumping (``jump``, ``max_change``:
+    :class:`~sim.fracture.pf_fatigue.CycleJumper`), failed when max d >= ``failure_damage``."""
 
-    cycles: int
+    cycles: int | None
     geometry_factor: float = 1.12
+    model: str = "paris"
+    jump: bool = True
+    max_change: float = 0.1
+    failure_damage: float = 0.95
 
 
 @dataclass(frozen=True)
@@ -434,6 +454,7 @@ class Case:
     fracture: PhaseFieldOptions | None = None   # [fracture] model = "phase-field"; None: screening only
     fatigue: FatigueOptions | None = None
     cycle: tuple[int, int] | None = None        # protocol steps [first, end) of the last repetition
+    cycle_repeats: int = 1                      # how many times that group is repeated in the protocol
     density: float | None = None                # kg/m^3, [experiment] density (specific currents)
     origins: dict = dataclasses.field(default_factory=dict)   # key -> where its value came from (for errors)
     texts: tuple[str, ...] = ()                 # the steps as written, once resolve() turned currents into C-rates
@@ -596,7 +617,7 @@ def _validate(raw: dict, file: str, base: Path, cli_parameters: dict, origins: d
                            degree_c=sv.integer("degree_c", 1, ge=1, le=3), degree_u=sv.integer("degree_u", 2, ge=1, le=3),
                            rtol=sv.quantity("rtol", "", 1e-5, gt=0, lt=1), atol=sv.quantity("atol", "", 1e-6, gt=0, lt=1))
     output = _output(tables["output"], geometry)
-    protocol, cycle = _steps(raw, tables["experiment"], file, origins)
+    protocol, cycle, repeats = _steps(raw, tables["experiment"], file, origins)
     ex = tables["experiment"]
     density = ex.quantity("density", "g/cm^3", None, gt=0, le=30)
     specific = [i for i, s in enumerate(protocol) if isinstance(s, ExperimentStep) and s.specific]
@@ -607,10 +628,17 @@ def _validate(raw: dict, file: str, base: Path, cli_parameters: dict, origins: d
     if fracture is not None and not solver.mechanics:
         raise InputError("the phase-field model needs the mechanics (solver.mechanics = true)", file=file,
                          key="fracture.model")
+    if fracture is not None and fracture.adapt and mesh.order != 1 and geometry in ("axisym", "3d") \
+            and mesh.file is None:
+        raise InputError("adaptive refinement splits straight-sided cells: set [mesh] order = 1", file=file,
+                         key="fracture.adapt")
+    fatigue = _fatigue(tables["fatigue"])
+    if fatigue is not None and fatigue.model == "phase-field":
+        fracture = _phase_field_fatigue(tables["fracture"], fracture, cycle, len(protocol), file)
     return Case(file=file, title=str(top.raw("title", "")), model=model, params=params, geometry=geometry,
                 parameters=parameters, cli_parameters=dict(cli_parameters), mesh=mesh, solver=solver,
-                output=output, protocol=protocol, raw=raw, fracture=fracture, fatigue=_fatigue(tables["fatigue"]),
-                cycle=cycle, density=density, origins={**origins, **param_origins})
+                output=output, protocol=protocol, raw=raw, fracture=fracture, fatigue=fatigue,
+                cycle=cycle, cycle_repeats=repeats, density=density, origins={**origins, **param_origins})
 
 
 def _mesh_file(mesh_t, base: Path, geometry: str) -> Path | None:
@@ -700,18 +728,50 @@ def _fracture(t: Entries) -> PhaseFieldOptions | None:
                              residual_stiffness=t.quantity("residual_stiffness", "", d.residual_stiffness, ge=0, lt=1),
                              tolerance=t.quantity("tolerance", "", d.tolerance, gt=0, lt=1),
                              max_iterations=t.integer("max_iterations", d.max_iterations, ge=1, le=10**6),
-                             fatigue=t.boolean("fatigue", d.fatigue))
+                             fatigue=t.boolean("fatigue", d.fatigue), adapt=t.boolean("adapt", d.adapt),
+                             adapt_levels=t.integer("adapt_levels", d.adapt_levels, ge=1, le=10),
+                             adapt_damage=t.quantity("adapt_damage", "", d.adapt_damage, gt=0, lt=1),
+                             acceleration=t.choice("acceleration", ("aitken", "none"), d.acceleration))
 
 
 def _fatigue(t: Entries) -> FatigueOptions | None:
-    """``[fatigue]``: Paris-law extrapolation (``cycles`` >= 1, ``geometry_factor`` Y > 0), or None."""
+    """``[fatigue]``: Paris-law extrapolation (``cycles`` >= 1, ``geometry_factor`` Y > 0), phase-field fatigue
+    (``cycles``, ``jump``, ``max_change`` in (0, 1), ``failure_damage`` in (0.01, 1]), or None."""
     if not t.data:
         return None
+    model = t.choice("model", FATIGUE_MODELS, "paris")
+    allowed = PARIS_KEYS if model == "paris" else PF_FATIGUE_KEYS
+    extra = [k for k in t.data if k not in allowed]
+    if extra:
+        raise InputError(f"{extra[0]} is not an option of the {model} fatigue model (its options: "
+                         f"{', '.join(allowed)})", file=t.origin(extra[0]), key=f"fatigue.{extra[0]}")
+    if model == "phase-field":
+        d = FatigueOptions(cycles=None, model=model)
+        return FatigueOptions(cycles=t.integer("cycles", None, ge=1, le=10**12), model=model,
+                              jump=t.boolean("jump", d.jump), max_change=t.quantity("max_change", "", d.max_change,
+                                                                                    gt=0, lt=1),
+                              failure_damage=t.quantity("failure_damage", "", d.failure_damage, gt=0.01, le=1))
     if not t.has("cycles"):
         raise InputError("missing cycles = N (how many cycles the Paris law extrapolates to)", file=t.file,
                          key="fatigue.cycles")
     return FatigueOptions(cycles=t.integer("cycles", ge=1, le=10**12),
                           geometry_factor=t.quantity("geometry_factor", "", 1.12, gt=0, le=100))
+
+
+def _phase_field_fatigue(t: Entries, fracture: PhaseFieldOptions | None, cycle, n_steps: int,
+                         file: str) -> PhaseFieldOptions:
+    """The phase-field options with the Carrara 2020 fatigue degradation on, for ``[fatigue] model =
+    "phase-field"``; the load cycle (the repeated group) must end the protocol: the run repeats it."""
+    if fracture is None:
+        raise InputError('phase-field fatigue degrades the phase field\'s G_c: add [fracture] model = "phase-field"',
+                         file=file, key="fatigue.model")
+    if t.has("fatigue") and not fracture.fatigue:
+        raise InputError('[fatigue] model = "phase-field" turns the fatigue degradation on; remove fracture.fatigue = '
+                         'false', file=t.origin("fatigue"), key="fracture.fatigue")
+    if cycle is not None and cycle[1] != n_steps:
+        raise InputError("with phase-field fatigue the repeated group (repeat = N) is the load cycle and must be the "
+                         "last protocol entry", file=file, key="protocol")
+    return dataclasses.replace(fracture, fatigue=True)
 
 
 def _probe(name: str, where, geometry: str, file: str) -> Probe:
@@ -736,7 +796,8 @@ def _probe(name: str, where, geometry: str, file: str) -> Probe:
 
 # ----------------------------------------------------------------------------------------- the protocol
 def _steps(raw: dict, ex: Entries, file: str, origins: dict):
-    """``[[protocol]]`` or ``[experiment] steps`` (not both) -> (expanded steps, last cycle [first, end))."""
+    """``[[protocol]]`` or ``[experiment] steps`` (not both) -> (expanded steps, last cycle [first, end) or None,
+    how many times that cycle is repeated)."""
     if ex.has("steps") and "protocol" in raw:
         raise InputError("give the protocol either as [[protocol]] tables or as [experiment] steps, not both",
                          file=file, key="experiment.steps")
@@ -766,15 +827,16 @@ def _experiment(ex: Entries):
         raise InputError(f"the experiment expands to {n * len(one)} steps, more than {MAX_STEPS}; for many cycles run "
                          f"one cycle (or a few) and extrapolate with [fatigue] cycles = N", file=ex.origin("cycles"),
                          key="experiment.cycles")
-    return tuple(one * n), ((n - 1) * len(one), n * len(one)) if n > 1 else None
+    return tuple(one * n), ((n - 1) * len(one), n * len(one)) if n > 1 else None, n
 
 
-def _protocol(steps, file: str, origins: dict) -> tuple[tuple[Step, ...], tuple[int, int] | None]:
-    """The expanded steps and the [first, end) steps of the last repetition of the last repeated entry."""
+def _protocol(steps, file: str, origins: dict) -> tuple[tuple[Step, ...], tuple[int, int] | None, int]:
+    """The expanded steps, the [first, end) steps of the last repetition of the last repeated entry (None
+    without one) and its repeat count (1 without one)."""
     if not isinstance(steps, list) or not steps:
         raise InputError('missing the protocol: add [[protocol]] tables, e.g. step = "discharge at 1C to 20 % DOD", '
                          'or [experiment] steps = ["Discharge at 1C until 2.5 V"]', file=file, key="protocol")
-    out, cycle = [], None
+    out, cycle, repeats = [], None, 1
     for i, entry in enumerate(steps):
         key = f"protocol[{i}]"
         if not isinstance(entry, dict):
@@ -802,6 +864,6 @@ def _protocol(steps, file: str, origins: dict) -> tuple[tuple[Step, ...], tuple[
             raise InputError(f"the protocol expands to more than {MAX_STEPS} steps; for many cycles run one cycle "
                              f"(or a few) and extrapolate with [fatigue] cycles = N", file=file, key=f"{key}.repeat")
         if repeat is not None:
-            cycle = (len(out) + (n - 1) * len(group), len(out) + n * len(group))
+            cycle, repeats = (len(out) + (n - 1) * len(group), len(out) + n * len(group)), n
         out += group * n
-    return tuple(out), cycle
+    return tuple(out), cycle, repeats

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -142,7 +141,10 @@ class Recorder:
         self.sampler = (PointSampler(problem.pmesh.mesh, to_mesh(problem.pmesh.kind, self.probe_points))
                         if self.probe_names else None)
         self.phase_field = getattr(spec, "fracture", None) is not None
-        columns = ["t_s", "step", "dt_s", "dod", "soc", "x_mean", "potential_V", "current_A", "newton_iterations"]
+        fatigue = getattr(spec, "fatigue", None)
+        self.pf_fatigue = fatigue is not None and fatigue.model == "phase-field"
+        self.cycle_number, self.cycle_rows, self._jumper = 0, [], None
+        columns = (["cycle"] if self.pf_fatigue else []) + ["t_s", "step", "dt_s", "dod", "soc", "x_mean", "potential_V", "current_A", "newton_iterations"]
         self.weibull, self.tracker = None, None
         if self.mech:
             columns += [f"{s}_{m}_Pa" for s in STRESSES for m in ("max", "min") if m == "max" or s in SIGNED]
@@ -187,8 +189,15 @@ class Recorder:
         disabled = not progress or self.comm.rank != 0 or not sys.stderr.isatty()
         # advanced with update() only: tqdm then knows the bar was shown and ends its line on close(), so
         # the report after it starts on a line of its own (a bar moved by refresh() is left unterminated)
+        if self.pf_fatigue:     # cycles (jumped ones included), not protocol steps
+            return tqdm(total=self._fatigue_plan()[3], unit="cycle", file=sys.stderr, disable=disabled,
+                        delay=BAR_DELAY, bar_format="{l_bar}{bar}| {n:.0f}/{total} cycles [{elapsed}{postfix}]")
         return tqdm(total=len(self.spec.protocol), unit="step", file=sys.stderr, disable=disabled, delay=BAR_DELAY,
                     bar_format="{l_bar}{bar}| {n:.2f}/{total} steps [{elapsed}<{remaining}{postfix}]")
+
+    def _advance_bar(self, steps_done: float) -> None:
+        """Move the bar to ``steps_done`` protocol steps (cycles under phase-field fatigue)."""
+        self.bar.update((self.cycle_number if self.pf_fatigue else steps_done) - self.bar.n)
 
     def _step_fraction(self, step, t0: float, dod0: float) -> float:
         """How far the current protocol step is (0..1) by its time/DOD/SOC targets (voltage: unknown)."""
@@ -228,6 +237,8 @@ class Recorder:
             fields["displacement"] = {"displacement_m": p.u}
             fields["stress"] = {"hoop_Pa": s["hoop"], "radial_Pa": s["radial"], "von_mises_Pa": s["von_mises"],
                                 "max_principal_Pa": s["max_principal"]}
+            if self.phase_field:
+                fields["damage"] = {"damage": p.mechanics.damage}
         return fields
 
     def _write_vtx(self, force: bool = False) -> None:
@@ -261,7 +272,7 @@ class Recorder:
         p = self.problem
         kind = p.pmesh.kind
         dod = _clamp(p.dod)      # reported DOD/SOC within [0, 1]; x_mean keeps the raw state (see _state_warnings)
-        row = {"t_s": p.t, "step": self.step_index, "dt_s": p.t - self._last_t, "dod": dod, "soc": 1.0 - dod,
+        row = {"cycle": self.cycle_number, "t_s": p.t, "step": self.step_index, "dt_s": p.t - self._last_t, "dod": dod, "soc": 1.0 - dod,
                "x_mean": p.x_mean, "potential_V": p.potential, "current_A": p.current,
                "newton_iterations": p.iterations - self._last_iterations}   # this step's, failed tries included
         if self.mech:
@@ -352,7 +363,9 @@ class Recorder:
         self._maps_due()
         self.bar.set_postfix_str(f"t={problem.t:.4g} s DOD={problem.dod:.3f} U={problem.potential:.3f} V",
                                  refresh=False)
-        self.bar.update(self.step_index + self._step_fraction(self._step, self._t0, self._dod0) - self.bar.n)
+        self._advance_bar(self.step_index + self._step_fraction(self._step, self._t0, self._dod0))
+        if self.pf_fatigue:     # the cycle jumper's state is not checkpointed: no --resume of fatigue runs
+            return
         self._since_checkpoint += 1
         o = self.spec.output
         every, seconds = o.checkpoint_every, o.checkpoint_seconds
@@ -377,9 +390,9 @@ class Recorder:
                      vtk_steps=None if self.vtk is None else self.vtk.steps, records=0,
                      wall_s=self._wall_before + time.monotonic() - self._started)
         if self.tracker is not None:
-            self.tracker._file.flush()
+            self.tracker.flush()
             state["records"] = self.tracker.records
-            arrays["tracker.file"] = np.array(Path(self.tracker._file.name).name)
+            arrays["tracker.file"] = np.array(self.tracker.scratch_path.name)
             arrays.update({f"tracker.peak.{n}": v for n, v in self.tracker.peak.items()})
         write_checkpoint(self.folder, self.comm, state, arrays)
         self._since_checkpoint, self._checkpoint_wall = 0, time.monotonic()
@@ -397,17 +410,7 @@ class Recorder:
         if self.comm.rank == 0:
             self._sections = {stem: load_section(self.folder / "maps" / f"{stem}.npz") for stem in state["sections"]}
         if self.tracker is not None:
-            old = self.folder / str(arrays["tracker.file"])
-            size = state["records"] * len(self.tracker.names) * self.tracker.n * 8
-            with open(old, "rb") as fh:
-                while size > 0:
-                    chunk = fh.read(min(size, 1 << 24))
-                    if not chunk:
-                        break
-                    self.tracker._file.write(chunk)
-                    size -= len(chunk)
-            os.remove(old)
-            self.tracker.records = state["records"]
+            self.tracker.adopt(self.folder / str(arrays["tracker.file"]), state["records"])
             for name in self.tracker.names:
                 self.tracker.peak[name] = arrays[f"tracker.peak.{name}"].copy()
 
@@ -480,7 +483,89 @@ class Recorder:
                            "dod_end": _clamp(p.dod), "potential_end_V": p.potential})
         if _clamp(p.dod) != p.dod:
             self.steps[-1]["dod_end_raw"] = p.dod
-        self.bar.update(index + 1 - self.bar.n)
+        self._advance_bar(index + 1)
+
+    # ------------------------------------------------------------------ phase-field fatigue
+    def _fatigue_plan(self) -> tuple[int, int, int, int]:
+        """(first step of the first repetition of the load cycle, its steps per cycle, ..., cycles to run):
+        the protocol's repeated group (the whole protocol without one), ``[fatigue] cycles`` or its repeat."""
+        spec = self.spec
+        first, end = spec.cycle if spec.cycle is not None else (0, len(spec.protocol))
+        length = end - first
+        start = first - (spec.cycle_repeats - 1) * length
+        return start, length, end, spec.fatigue.cycles or spec.cycle_repeats
+
+    def run_cycles(self) -> None:
+        """Phase-field fatigue (``[fatigue] model = "phase-field"``, Carrara et al. 2020): the protocol steps
+        before the repeated group once, then the group as the load cycle up to N cycles, with cycle jumping
+        (:class:`~sim.fracture.pf_fatigue.CycleJumper`: skipped cycles extrapolate the fatigue variable), until
+        max d >= ``failure_damage``. One row of cycles.csv per computed cycle."""
+        from sim.fracture.pf_fatigue import CycleJumper
+
+        spec, mech = self.spec, self.problem.mechanics
+        opts = spec.fatigue
+        start, length, _, n_cycles = self._fatigue_plan()
+        for index in range(start):
+            self.run_step(index, spec.protocol[index])
+
+        def cycle():
+            self.cycle_number = jumper.cycle_number
+            for index in range(start, start + length):
+                self.run_step(index, spec.protocol[index])
+            self._cycle_row()
+
+        jumper = CycleJumper(mech.phase_field, cycle, failed=lambda: mech.damage_max() >= opts.failure_damage,
+                             jump=opts.jump, max_change=opts.max_change)
+        self._jumper = jumper
+        jumper.run(n_cycles)
+
+    def _cycle_row(self) -> None:
+        """Damage, crack area and the fatigue state after a computed cycle. Collective."""
+        from mpi4py import MPI
+
+        pf = self.problem.mechanics.phase_field
+        n = pf.alpha_bar.function_space.dofmap.index_map.size_local
+        alpha = self.comm.allreduce(float(pf.alpha_bar.x.array[:n].max()) if n else 0.0, op=MPI.MAX)
+        at = pf.alpha_t     # Carrara 2020: f = 1 up to α_T, (2 α_T/(ᾱ + α_T))² above; smallest where ᾱ is largest
+        self.cycle_rows.append({"cycle": self.cycle_number, "computed_cycles": self._jumper.computed_cycles + 1,
+                                "t_s": self.problem.t, "damage_max": pf.damage_max(),
+                                "crack_area_m2": pf.crack_area(), "alpha_bar_max_J_m3": alpha,
+                                "fatigue_factor_min": 1.0 if alpha <= at else (2 * at / (alpha + at)) ** 2})
+
+    def _phase_field_fatigue(self) -> dict:
+        """summary.json fracture.fatigue of a phase-field fatigue run; writes cycles.csv (full outputs)."""
+        opts, rows = self.spec.fatigue, self.cycle_rows
+        start, length, _, n_cycles = self._fatigue_plan()
+
+        def first(reached):
+            """(first computed cycle after which reached(d_max), the computed cycle before it): the event lies
+            in (before, first] (jumped cycles are not seen); (None, None) if never."""
+            for i, r in enumerate(rows):
+                if reached(r["damage_max"]):
+                    return r["cycle"], rows[i - 1]["cycle"] if i else 0
+            return None, None
+
+        onset, onset_before = first(lambda d: d > DAMAGE_ONSET)
+        failure, failure_before = first(lambda d: d >= opts.failure_damage)
+        if self.comm.rank == 0 and self.full:
+            with open(self.folder / "cycles.csv", "w", newline="") as fh:
+                w = csv.writer(fh)
+                columns = list(rows[0]) if rows else ["cycle"]
+                w.writerow(columns)
+                for r in rows:
+                    w.writerow([f"{r[c]:.10g}" if isinstance(r[c], float) else r[c] for c in columns])
+        last = rows[-1] if rows else {}
+        return {"model": "phase-field", "law": "Carrara et al. 2020: G_c f(alpha_bar), alpha_bar = sum of the positive "
+                "increments of g(d) psi+, f = 1 up to alpha_T and (2 alpha_T / (alpha_bar + alpha_T))^2 above",
+                "alpha_threshold_J_m3": self.problem.mechanics.phase_field.alpha_t, "cycles": n_cycles,
+                "cycle_steps": [start, start + length], "jump": opts.jump, "max_change": opts.max_change,
+                "computed_cycles": self._jumper.computed_cycles if self._jumper else 0,
+                "cycles_run": last.get("cycle", 0),
+                "onset_damage": DAMAGE_ONSET, "cycles_to_onset": onset, "cycles_to_onset_after": onset_before,
+                "failure_damage": opts.failure_damage, "cycles_to_failure": failure,
+                "cycles_to_failure_after": failure_before, "fails_within_cycles": failure is not None,
+                "damage_max_end": last.get("damage_max"), "crack_area_end_m2": last.get("crack_area_m2"),
+                "fatigue_factor_min_end": last.get("fatigue_factor_min")}
 
     def _segment(self, step):
         """(part, split): ``step`` itself, or the part of it that is left (after a map DOD or a resume); for a
@@ -569,7 +654,8 @@ class Recorder:
             out["fatigue"] = fatigue
         if not out:
             return None
-        out["cracks"] = bool(self.onset is not None or (flaw is not None and flaw["g_max_over_g_c"] >= 1.0))
+        out["cracks"] = bool(self.onset is not None or (flaw is not None and flaw["g_max_over_g_c"] >= 1.0)
+                             or (self.pf_fatigue and fatigue["fails_within_cycles"]))
         return out
 
     def _flaw(self, mech) -> dict | None:
@@ -608,6 +694,8 @@ class Recorder:
         from sim.fracture import fatigue
 
         opts = getattr(self.spec, "fatigue", None)
+        if self.pf_fatigue:
+            return self._phase_field_fatigue()
         spots = [s for s in self.hot_spots if s["stress"] == "max_principal"]
         if opts is None or not spots:
             return None
@@ -677,6 +765,8 @@ class Recorder:
         fracture = getattr(self, "fracture", None)
         if self.full and fracture and "fatigue" in fracture and "hot_spots" in fracture["fatigue"]:
             files["fatigue"] = "fatigue.csv"
+        if self.full and self.pf_fatigue:
+            files["cycles"] = "cycles.csv"
         if self.full and self.onset is not None:
             files["onset_map"] = "maps/onset.png"
         return {

@@ -6,13 +6,17 @@ refused unless ``--overwrite``) holds::
     summary.json       status, final SOC/potential, maxima over domain and time (hoop, von Mises,
                        max principal) and at the probe points, with times and DODs; hot spots, centroid;
                        fracture (onset, failure probability, flaw criterion, fatigue); maps; wall time;
-                       warnings (e.g. an SOC outside [0, 1], clamped); resumed (where --resume picked up)
+                       warnings (e.g. an SOC outside [0, 1], clamped); resumed (where --resume picked up);
+                       adapt ([fracture] adapt: each refinement level's cells, h/l in the damaged zone, damage)
     timeseries.csv     one row per accepted time step; unit-suffixed columns (t_s, potential_V, hoop_bridge_Pa ...);
                        newton_iterations is that step's count (the total is in summary.json)
     params.json        resolved parameters in the units users write (value, unit, value_si, source), the case
                        as run, sim version
     hotspots.csv       stress histories at the hot spots
     fatigue.csv        Paris-law crack length per hot spot vs cycle (cases with [fatigue])
+    cycles.csv         phase-field fatigue ([fatigue] model = "phase-field"): per computed cycle the cycle number,
+                       max d, crack area (m²), max fatigue variable (J/m³) and min fatigue factor
+    fields/damage.bp   the phase-field damage d (cases with [fracture] model = "phase-field")
     fields/*.bp        VTX (ADIOS2) time series for ParaView: c.bp, displacement.bp, stress.bp (after a
                        --resume the rest follows in c_resume1.bp, ...)
     fields/fields.pvd  with output.vtk = true: the same times as VTK .vtu files (Li fraction, displacement,
@@ -118,6 +122,20 @@ def report(summary: dict, out) -> str:
     if "fatigue" in fr and "hot_spots" in fr["fatigue"]:
         n = fr["fatigue"]["cycles_to_failure_min"]
         lines.append(f"  Paris-law cycles to failure (first hot spot to fail): {'> any' if n is None else f'{n:.4g}'}")
+    if (fr.get("fatigue") or {}).get("model") == "phase-field":
+        f = fr["fatigue"]
+
+        def when(n, after):
+            return f"> {f['cycles_run']}" if n is None else f"{n} (after cycle {after})"
+        lines.append(f"  phase-field fatigue: {f['cycles_run']} cycles ({f['computed_cycles']} computed); cycles to "
+                     f"onset (max d > {f['onset_damage']:g}) {when(f['cycles_to_onset'], f['cycles_to_onset_after'])}, "
+                     f"to failure (max d >= {f['failure_damage']:g}) "
+                     f"{when(f['cycles_to_failure'], f['cycles_to_failure_after'])}")
+    if "adapt" in summary:
+        a = summary["adapt"]
+        h = "no damage" if a["final_h_over_ell"] is None else f"h/l = {a['final_h_over_ell']:.3g} in the damaged zone"
+        lines.append(f"  adaptive refinement: {a['refinements']} refinements, {summary['mesh']['cells']} cells, {h} "
+                     f"({'resolved' if a['resolved'] else 'NOT resolved'}: target <= {a['target_h_over_ell']:g})")
     lines += [f"  warning: {w}" for w in summary.get("warnings", [])]
     return "\n".join(lines)
 
@@ -150,13 +168,8 @@ def run_case(case, out_dir, overrides: dict | None = None, comm=None, progress: 
     raises :class:`InputError` before anything is written. A :class:`SolverError` is re-raised after the
     partial results are saved (``status: "failed"``); the summary is attached as ``err.summary``.
     """
-    from sim import __version__
-    from sim.io import StagedDir, check_out_dir
+    from sim.io import check_out_dir
     from sim.lithium.case import load_case
-    from sim.io import write_json
-    from sim.lithium.exports import read_checkpoint, restore_problem
-    from sim.lithium.problem import LithiumProblem
-    from sim.lithium.recorder import Recorder
 
     if outputs not in (None, "full", "minimal"):
         raise InputError(f"outputs {outputs!r} is not allowed; choose full or minimal", key="outputs")
@@ -168,9 +181,33 @@ def run_case(case, out_dir, overrides: dict | None = None, comm=None, progress: 
     check_out_dir(out, overwrite)          # fail before the (slow) set-up
     spec.check_cost(params)
     outputs = outputs or spec.output.outputs
+    if resume and spec.fatigue is not None and spec.fatigue.model == "phase-field":
+        raise InputError("a phase-field fatigue run is not checkpointed (the cycle jumps are not saved): run it "
+                         "again without --resume", key="--resume")
+    adapt = spec.fracture is not None and spec.fracture.adapt
+    if resume and adapt:
+        raise InputError("an adaptive run reruns the case on refined meshes and is not checkpointed: run it again "
+                         "without --resume", key="--resume")
     digest = _digest(spec, params, overrides, outputs, comm)
     previous = _find_checkpoint(out, digest, comm) if resume else None
     pmesh = _build_mesh(spec, params, comm)
+    run = {"overrides": overrides, "comm": comm, "progress": progress, "overwrite": overwrite, "outputs": outputs,
+           "wall0": wall0}
+    if adapt:
+        return _run_adaptive(spec, params, pmesh, out, run)
+    return _run_on_mesh(spec, params, pmesh, out, previous=previous, digest=digest, **run)[0]
+
+
+def _run_on_mesh(spec, params, pmesh, out: Path, *, overrides, comm, progress: bool, overwrite: bool, outputs: str,
+                 wall0: float, previous: Path | None = None, digest: str = "", extra: dict | None = None):
+    """The run of ``spec`` on ``pmesh`` into ``out`` (``previous``: the staging folder of a checkpoint to resume);
+    returns (summary, the :class:`LithiumProblem` at the end). ``extra``: entries added to summary.json."""
+    from sim import __version__
+    from sim.io import StagedDir, write_json
+    from sim.lithium.exports import read_checkpoint, restore_problem
+    from sim.lithium.problem import LithiumProblem
+    from sim.lithium.recorder import Recorder
+
     try:
         problem = LithiumProblem(params, pmesh, coupling=spec.solver.coupling, dt_initial=spec.solver.dt_initial,
                                  dt_max=spec.solver.dt_max, mechanics=spec.solver.mechanics,
@@ -197,9 +234,12 @@ def run_case(case, out_dir, overrides: dict | None = None, comm=None, progress: 
         recorder.start()
         if comm.rank == 0:
             (folder.path / "digest").write_text(digest)   # which case a checkpoint belongs to (--resume)
-        for index in range(first, len(spec.protocol)):
-            resumed = state is not None and index == first
-            recorder.run_step(index, spec.protocol[index], resume_dt=state[0]["dt_next"] if resumed else None)
+        if recorder.pf_fatigue:
+            recorder.run_cycles()
+        else:
+            for index in range(first, len(spec.protocol)):
+                resumed = state is not None and index == first
+                recorder.run_step(index, spec.protocol[index], resume_dt=state[0]["dt_next"] if resumed else None)
     except SolverError as err:
         status, failure = "failed", err
         error = {"message": str(err), "time_s": err.time, "reason": err.reason}
@@ -215,6 +255,7 @@ def run_case(case, out_dir, overrides: dict | None = None, comm=None, progress: 
         raise
     recorder.finish()
     summary = recorder.summary(status, error, wall_time=time.perf_counter() - wall0, version=__version__)
+    summary.update(extra or {})
     if comm.rank == 0:
         write_json(folder.path / "summary.json", summary)
         write_json(folder.path / "params.json", {"sim_version": __version__, "case": spec.raw,
@@ -229,6 +270,48 @@ def run_case(case, out_dir, overrides: dict | None = None, comm=None, progress: 
         raise failure
     if status == "interrupted":
         raise KeyboardInterrupt
+    return summary, problem
+
+
+def _run_adaptive(spec, params, pmesh, out: Path, run: dict) -> dict:
+    """``[fracture] adapt``: run, refine the cells within 2ℓ of d > ``adapt_damage`` whose size exceeds ℓ/2
+    (:mod:`sim.fracture.adapt`), run again on the refined mesh from the start, until no cell needs refining
+    or ``adapt_levels`` refinements are done. Every run writes ``out`` (the last one stays); summary.json's
+    ``adapt`` lists each level's mesh, h/ℓ in the damaged zone, damage and crack area."""
+    from sim.fracture.adapt import RESOLVED, cells_to_refine, damage_zone_resolution, refine_particle_mesh
+    from sim.io import write_json
+
+    opts, ell = spec.fracture, params.mechanics.phase_field_length
+    levels: list[dict] = []
+    for level in range(opts.adapt_levels + 1):
+        done = level == opts.adapt_levels
+        summary, problem = _run_on_mesh(spec, params, pmesh, out, **{**run, "overwrite": run["overwrite"] or level > 0})
+        mech = problem.mechanics
+        resolution = damage_zone_resolution(pmesh, mech.damage, ell, threshold=opts.adapt_damage)
+        marked = cells_to_refine(pmesh, mech.damage, ell, threshold=opts.adapt_damage)
+        n_marked = pmesh.comm.allreduce(len(marked))
+        levels.append({"level": level, "cells": pmesh.num_cells, "cells_to_refine": n_marked,
+                       "damage_zone_h_over_ell": resolution, "damage_max": mech.damage_max(),
+                       "crack_area_m2": mech.crack_area(), "max_principal_max_Pa":
+                       summary["maxima"].get("max_principal_Pa", {}).get("value"),
+                       "wall_time_s": summary["wall_time_s"] - sum(v["wall_time_s"] for v in levels)})
+        if n_marked == 0 or done:
+            break
+        try:
+            pmesh = refine_particle_mesh(pmesh, marked)
+        except ValueError as err:       # a curved mesh read from a file
+            raise InputError(f"{err}; the mesh file has curved cells", file=spec.file, key="fracture.adapt") from None
+    resolved = levels[-1]["damage_zone_h_over_ell"]
+    adapt = {"damage_threshold": opts.adapt_damage, "halo_m": 2 * ell, "target_h_over_ell": RESOLVED,
+             "refinements": len(levels) - 1, "max_levels": opts.adapt_levels,
+             "resolved": resolved is None or resolved <= RESOLVED + 1e-12, "final_h_over_ell": resolved,
+             "levels": levels}
+    summary["adapt"] = adapt
+    if not adapt["resolved"]:
+        summary["warnings"].append(f"the damaged zone is not resolved after {adapt['refinements']} refinements: "
+                                   f"h/l = {resolved:.3g} > {RESOLVED:g}; raise fracture.adapt_levels")
+    if pmesh.comm.rank == 0:
+        write_json(out / "summary.json", summary)
     return summary
 
 
