@@ -400,7 +400,8 @@ def mark_owner(staging: Path) -> None:
     (Path(staging) / OWNER).write_text(f"{socket.gethostname()} {os.getpid()}\n")
 
 
-def _alive(owner_file: Path) -> bool:
+def owner_alive(owner_file: Path) -> bool:
+    """Whether the process named in a staging folder's owner file (``host pid``) may still be writing it."""
     try:
         host, pid = owner_file.read_text().split()
         if host != socket.gethostname():
@@ -425,7 +426,7 @@ def clean_orphans(out: str | Path) -> list[Path]:
         return []
     removed = []
     for p in [*out.parent.glob(f".{out.name}.tmp-*"), *out.parent.glob(f".{out.name}.old-*")]:
-        if p.is_dir() and ".tmp-" in p.name and _alive(p / OWNER):
+        if p.is_dir() and ".tmp-" in p.name and owner_alive(p / OWNER):
             continue
         if p.is_dir():
             shutil.rmtree(p, ignore_errors=True)

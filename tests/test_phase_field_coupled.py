@@ -120,3 +120,38 @@ def test_3d_particle_cracks_at_the_outer_surface():
     assert mech.damage_max() > 0.01
     _, at_d, at_s1 = onset(history)
     assert at_d == pytest.approx(R, rel=0.02) and at_s1 == pytest.approx(R, rel=0.02)   # faceted surface
+
+
+def test_the_damage_is_mapped_where_a_phase_field_runs(tmp_path):
+    """A phase-field run's map carries d (the section data and a panel), its maximum that of the run."""
+    import tomllib
+
+    from conftest import radial_case
+    from sim.lithium.run import run_case
+
+    text = radial_case('[output]\nmaps_at_dod = ["5 %"]\n[fracture]\nmodel = "phase-field"\nvariant = "AT2"\n'
+                       '[[protocol]]\nstep = "discharge at 5C to 5 % DOD"\n')
+    summary = run_case(tomllib.loads(text), tmp_path / "pf", progress=False)
+    section = np.load(tmp_path / "pf" / "maps" / "dod_5.npz")
+    assert "damage" in section and (tmp_path / "pf" / "maps" / "dod_5.png").exists()
+    assert section["profile_damage"].max() == pytest.approx(summary["fracture"]["damage_max"], rel=1e-6)
+    assert summary["fracture"]["crack_area_end_m2"] > 0
+
+
+def test_the_damage_onset_is_placed_and_named_like_the_strength_onset(tmp_path):
+    """d_max > 0.01 first: fracture.damage_onset has the time, DOD, position and nearest named boundary; the
+    position is where d is largest at the end of that step (a brittle sphere, G_c = 0.01 J/m², at 20C)."""
+    import tomllib
+
+    from conftest import radial_case
+    from sim.lithium.run import run_case
+
+    text = radial_case('[fracture]\nmodel = "phase-field"\nvariant = "AT2"\n'
+                       '[[protocol]]\nstep = "discharge at 20C to 10 % DOD"\n')
+    text = text.replace("[mesh]", '"mechanics.fracture_energy" = "0.01 J/m^2"\n[mesh]')
+    s = run_case(tomllib.loads(text), tmp_path / "pf", progress=False, outputs="minimal")["fracture"]
+    onset, radius = s["damage_onset"], 8e-6
+    assert onset["criterion"] == "phase field d_max > 0.01" and 0 < onset["dod"] < 0.1 and onset["t_s"] > 0
+    assert np.linalg.norm(onset["position_m"]) == pytest.approx(radius, rel=1e-9)   # the swelling surface layer
+    assert onset["location"] == "outer" and onset["distance_to_location_m"] == pytest.approx(0.0, abs=1e-12)
+    assert s["cracks"] and s["damage_max"] > 0.01

@@ -32,8 +32,10 @@ PANELS = {
     "radial_Pa": ("radial stress", "radial stress σ_rr", "RdBu_r", True),
     "von_mises_Pa": ("von Mises stress", "von Mises stress", "magma", False),
     "max_principal_over_strength": ("max principal / strength", "σ₁ / σ_f", "inferno", False),
+    "damage": ("phase-field damage", "damage d", "inferno", False),
 }
-MAP_PANELS = ("li_fraction", "hoop_Pa", "von_mises_Pa", "max_principal_over_strength")   # drawn by default
+# drawn by default, those present in the section (σ₁/σ_f with a strength, d with a phase field)
+MAP_PANELS = ("li_fraction", "hoop_Pa", "von_mises_Pa", "max_principal_over_strength", "damage")
 # marker, face colour, size: the onset point, probes (the bridge point...); hot spots are white circles
 MARKERS = {"onset": ("*", "cyan", 12), "probe": ("D", "gold", 6), "hot spot": ("o", "white", 5)}
 NOTES = {"triangles": MIRRORED_NOTE, "radial": REVOLVED_NOTE, "3d": MIDPLANE_NOTE}

@@ -159,6 +159,7 @@ class Recorder:
                 columns += ["damage_max", "crack_area_m2"]
         columns += [f"li_fraction_{p}" for p in self.probe_names]
         self.onset, self.damage_onset = None, None
+        self.damage_peak = self.crack_area_end = None     # phase field: largest d_max of the run, last crack area
         self._ratio_prev = None
         self.ratio_max, self.pf_max = None, None
         state = None if resume is None else resume[0]
@@ -337,10 +338,20 @@ class Recorder:
         mech = self.problem.mechanics
         if not (hasattr(mech, "damage_max") and hasattr(mech, "crack_area")):
             return
+        from sim.fracture.hotspots import to_physical
+        from sim.lithium.exports import field_extremes
+
         row["damage_max"], row["crack_area_m2"] = mech.damage_max(), mech.crack_area()
+        self.damage_peak = max(self.damage_peak or 0.0, row["damage_max"])
+        self.crack_area_end = row["crack_area_m2"]
         if self.damage_onset is None and row["damage_max"] > DAMAGE_ONSET:
-            self.damage_onset = {"criterion": f"phase field d_max > {DAMAGE_ONSET:g}", "t_s": self.problem.t,
-                                 "dod": self.problem.dod}
+            p = self.problem
+            (_, at), _ = field_extremes(mech.damage, self.comm, self._coords.setdefault("damage", _owned_coords(mech.damage)))
+            where = to_physical(p.pmesh.kind, at)[0]
+            place = self.boundaries.describe(where)
+            self.damage_onset = {"criterion": f"phase field d_max > {DAMAGE_ONSET:g}", "t_s": p.t, "dod": p.dod,
+                                 "position_m": [float(v) for v in where], "location": place["nearest_boundary"],
+                                 "distance_to_location_m": place["distance_to_nearest_boundary_m"]}
 
     def _ratio_field(self):
         from dolfinx import fem
@@ -376,7 +387,8 @@ class Recorder:
 
     # ------------------------------------------------------------------ checkpoints
     _STATE = ("pending", "maps", "steps", "step_index", "_last_dod", "_last_t", "_since_vtx", "_vtx_t", "times",
-              "dods", "c_rates", "step_of", "onset", "damage_onset", "_ratio_prev", "ratio_max", "pf_max",
+              "dods", "c_rates", "step_of", "onset", "damage_onset", "damage_peak", "crack_area_end", "_ratio_prev",
+              "ratio_max", "pf_max",
               "_last_iterations", "_t0", "_dod0", "resumes", "warnings")
 
     def checkpoint(self) -> None:
@@ -443,6 +455,8 @@ class Recorder:
             fields.update({"hoop_Pa": s["hoop"], "radial_Pa": s["radial"], "von_mises_Pa": s["von_mises"]})
             if self.strength is not None:
                 fields["max_principal_over_strength"] = self._ratio_field()
+            if p.mechanics.damage is not None:
+                fields["damage"] = p.mechanics.damage
         stem = f"dod_{100 * target:g}".replace(".", "p")
         self._section(stem, fields)
         probes = {name: {} for name in self.probe_names}
@@ -645,7 +659,8 @@ class Recorder:
                             "modulus": self.weibull.modulus, "reference_volume_m3": self.weibull.reference_volume,
                             "particle_volume_m3": self.weibull.volume}})
         if self.phase_field:
-            out["damage_onset"] = self.damage_onset
+            out.update({"damage_onset": self.damage_onset, "damage_max": self.damage_peak,
+                        "crack_area_end_m2": self.crack_area_end})
         flaw = self._flaw(mech)
         if flaw is not None:
             out["flaw"] = flaw
@@ -654,7 +669,8 @@ class Recorder:
             out["fatigue"] = fatigue
         if not out:
             return None
-        out["cracks"] = bool(self.onset is not None or (flaw is not None and flaw["g_max_over_g_c"] >= 1.0)
+        out["cracks"] = bool(self.onset is not None or self.damage_onset is not None
+                             or (flaw is not None and flaw["g_max_over_g_c"] >= 1.0)
                              or (self.pf_fatigue and fatigue["fails_within_cycles"]))
         return out
 

@@ -343,7 +343,7 @@ def _digest(spec, params, overrides, outputs: str, comm) -> str:
 
 def _find_checkpoint(out: Path, digest: str, comm) -> Path | None:
     """The newest staging folder of ``out`` left by a dead run with a checkpoint of this case (rank 0 looks)."""
-    from sim.case import OWNER, _alive
+    from sim.case import OWNER, owner_alive
     from sim.lithium.exports import checkpoint_dir
 
     found, other = None, None
@@ -351,7 +351,7 @@ def _find_checkpoint(out: Path, digest: str, comm) -> Path | None:
         candidates = []
         for p in [*out.parent.glob(f".{out.name}.tmp-*"), *out.parent.glob(f".{out.name}.resume-*")]:
             ckpt = checkpoint_dir(p) if p.is_dir() else None
-            if ckpt is None or _alive(p / OWNER):
+            if ckpt is None or owner_alive(p / OWNER):
                 continue
             mine = (p / "digest").is_file() and (p / "digest").read_text() == digest
             candidates.append((mine, (ckpt / "state.json").stat().st_mtime, p))
