@@ -6,6 +6,7 @@ from pathlib import Path
 
 from sim.errors import InputError
 from sim.mesh.builders import KINDS
+from sim.mesh.gmsh_guard import MESH_TIMEOUT_S
 from sim.mesh.image import MIN_CAVITY_VOXELS
 from sim.mesh.particle import _world
 
@@ -45,6 +46,8 @@ def register(sub) -> None:
     img.add_argument("--smooth", type=int, default=10, help="Taubin smoothing iterations of the surfaces (default 10)")
     img.add_argument("--denoise", type=int, default=1, help="passes of the face-neighbour majority filter (default 1)")
     img.add_argument("--size", help='element size, e.g. "0.2 um" (default: particle radius / 10; half on cavities)')
+    img.add_argument("--mesh-timeout", default=f"{MESH_TIMEOUT_S:g} s",
+                     help=f'time limit of gmsh\'s volume step (default "{MESH_TIMEOUT_S:g} s"); noisy surfaces can stall it')
     usr = p.add_argument_group("users' meshes (--from-file)")
     usr.add_argument("--from-file", metavar="FILE", help="gmsh .msh with physical groups outer/void/pore_<i>(/axis), "
                                                          "or .step/.stp/.stl geometry (tetrahedralised, see --size)")
@@ -126,11 +129,15 @@ def _run_image(args) -> int:
         raise InputError(f"element size must be > 0, got {args.size!r}", key="--size")
     if args.smooth < 0:
         raise InputError(f"smoothing iterations must be >= 0, got {args.smooth}", key="--smooth")
+    timeout = to_si(args.mesh_timeout, "s", key="--mesh-timeout")
+    if not timeout > 0:
+        raise InputError(f"the time limit must be > 0 s, got {args.mesh_timeout!r}", key="--mesh-timeout")
     comm = _world(None)
     say = _say(comm)
     name = args.name or "geometry"
     pm = mesh_from_image(volume, voxel, solid_label=args.solid_label, threshold=args.threshold, smooth=args.smooth,
-                         size=size, denoise_passes=args.denoise, source=str(args.from_image), comm=comm)
+                         size=size, denoise_passes=args.denoise, source=str(args.from_image), timeout=timeout,
+                         comm=comm)
     paths = pm.write(args.out, name)
     info, volume_m3 = pm.info, pm.volume()
     um3 = 1e18
