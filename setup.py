@@ -2,7 +2,8 @@
 
 The folders stay where they are in the clone (``params/``, ``validation/...``, ``meshes/``); the wheel
 carries them as ``sim/_data/<kind>/`` so :mod:`sim.resources` finds them from any working directory.
-Everything else is in ``pyproject.toml``.
+Every folder holding shipped files is listed (subfolders too: a package's data are not recursive);
+``tests/test_packaging.py`` checks that none is missing. Everything else is in ``pyproject.toml``.
 """
 from setuptools import find_packages, setup
 
@@ -14,6 +15,7 @@ DATA = {  # package -> folder in the clone (keep in step with sim.resources.KIND
     "sim._data.sweeps": "validation/sweeps",
     "sim._data.sweeps.profiles": "validation/sweeps/profiles",
     "sim._data.sweeps.crack_map_gap": "validation/sweeps/crack_map_gap",
+    "sim._data.sweeps.microstructures": "validation/sweeps/microstructures",
     "sim._data.meshes": "meshes",
     "sim._data.csernica2021": "validation/csernica2021",
     "sim._data.liu2024": "validation/liu2024",

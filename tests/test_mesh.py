@@ -15,7 +15,8 @@ from mpi4py import MPI
 
 from sim.errors import InputError
 from sim.mesh import (PORE_TAG0, TAGS, axisymmetric_mesh, mesh_from_params, particle_mesh_3d,
-                      primary_particle_mesh, radial_mesh, _reference_recipe)
+                      primary_particle_mesh, radial_mesh)
+from sim.mesh.reference import _reference_recipe
 from sim.params import load_params
 
 ROOT = Path(__file__).resolve().parent.parent

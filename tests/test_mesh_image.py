@@ -231,6 +231,8 @@ def test_cli_from_image_end_to_end(tmp_path):
     (["--from-image", "missing.npy", "--voxel-size", "25 nm"], "missing.npy"),
     (["--from-image", str(EXAMPLE), "--voxel-size", "25 nm,3 nm"], "--voxel-size"),
     (["--from-image", str(EXAMPLE), "--size", "-1 um"], "--size"),
+    (["--from-image", str(EXAMPLE), "--mesh-timeout", "0 s"], "--mesh-timeout"),
+    (["--from-image", str(EXAMPLE), "--mesh-timeout", "3 um"], "--mesh-timeout"),
 ])
 def test_cli_bad_input_one_line_exit_2_nothing_written(tmp_path, capsys, argv, key):
     from sim.cli import main
@@ -240,3 +242,47 @@ def test_cli_bad_input_one_line_exit_2_nothing_written(tmp_path, capsys, argv, k
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and key in err[0], err
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- the gmsh guard
+def test_closed_manifold_check_counts_open_and_shared_edges():
+    """A tetrahedron's surface is closed (0 bad edges); without one face its 3 edges are open; a fin
+    (a third triangle on one edge) makes that edge non-manifold and adds 2 open ones."""
+    from sim.mesh.gmsh_guard import bad_edges
+
+    tet = np.array([[0, 1, 2], [0, 3, 1], [1, 3, 2], [2, 3, 0]])
+    assert bad_edges(tet) == 0
+    assert bad_edges(tet[1:]) == 3
+    assert bad_edges(np.vstack([tet, [[0, 1, 4]]])) == 3
+
+
+def test_noisy_surface_is_refused_before_gmsh_names_volume_and_denoise():
+    """5 % flipped voxels and no denoising leave non-manifold edges; without the check gmsh ran > 12 min on
+    this volume (killed) or crashed with a double free. Refused before gmsh, naming the file and --denoise."""
+    vol, voxel = load_volume(EXAMPLE)
+    noisy = np.where(np.random.default_rng(1).random(vol.shape) < 0.05, 1 - vol, vol)
+    with pytest.raises(InputError, match="not closed") as err:
+        mesh_from_image(noisy, voxel, denoise_passes=0, source="noisy.npy", comm=COMM)
+    assert err.value.key == "--denoise" and err.value.file == "noisy.npy"
+
+
+def test_gmsh_step_killed_at_the_time_limit_with_a_clear_error():
+    """A forced 1 ms limit: the child process is killed and the error names the volume and what to change."""
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(InputError, match="within 0.001 s") as err:
+        mesh_from_image(hollow_sphere(10, 4), 0.1e-6, source="shell.npy", timeout=1e-3, comm=COMM)
+    assert err.value.file == "shell.npy"
+    assert all(option in str(err.value) for option in ("--smooth", "--size", "--mesh-timeout"))
+    assert time.perf_counter() - start < 10
+
+
+def test_cli_time_limit_one_line_exit_2_nothing_written(tmp_path, capsys):
+    from sim.cli import main
+
+    out = tmp_path / "out"
+    assert main(["mesh", "--from-image", str(EXAMPLE), "--mesh-timeout", "1 ms", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(EXAMPLE) in err[0] and "--mesh-timeout" in err[0], err
+    assert not out.exists() or not any(out.iterdir())

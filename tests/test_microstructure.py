@@ -2,6 +2,7 @@
 error when a porosity cannot be packed, and ``sim microstructure`` end to end (mesh, JSON, parameter set, case)."""
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -79,3 +80,121 @@ def test_cli_microstructure_writes_mesh_record_params_and_case(tmp_path, capsys)
     case = load_case(out / "case.toml")
     assert case.geometry == "3d"
     assert "porosity" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- the seeds x porosity sweep
+TINY_CASE = """model = "lithium"
+params = "microstructures/phi0.01_seed1.toml"
+geometry = "3d"
+[parameters]
+"transport.x_initial" = 0.34
+[mesh]
+size_outer = "1.2 um"
+size_inner = "0.35 um"
+order = 1
+[solver]
+dt_initial = "0.2 s"
+rtol = 1e-3
+atol = 1e-4
+[output]
+vtx = false
+[[protocol]]
+step = "discharge at 10C to 0.5 % DOD"
+"""
+TINY_SWEEP = """[sweep]
+case = "case.toml"
+[axes]
+params = { files = "microstructures/*.toml" }
+"""
+
+
+def _sweep_cli(tmp_path) -> str:
+    """``sim microstructure --sweep`` in a child process (a Dask cluster in the test process has made a later
+    3D finite-strain solve in the same process stall)."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-m", "sim", "microstructure", "--sweep", str(tmp_path / "sweep.toml"),
+                           "--workers", "1", "--out", str(tmp_path / "out")], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(root)}, check=False)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return done.stdout
+
+
+def test_microstructure_sweep_distribution_on_a_tiny_variant(tmp_path):
+    """Three packings (porosity 1 % seeds 1 and 2, 2 % seed 1) of 0.3 um pores in a 2 um particle, 10C to 0.5 % DOD,
+    through ``sim microstructure --sweep`` (sim.sweep on Dask): the distribution's statistics are those of each case's own time series
+    (max of hoop_max_Pa in timeseries.csv), the files are written, and a second run resumes (runs nothing)."""
+    import pandas as pd
+
+    from sim.mesh.microstructure import params_fragment
+
+    (tmp_path / "microstructures").mkdir()
+    for phi, seed in ((0.01, 1), (0.01, 2), (0.02, 1)):
+        pores = place_pores(radius=2e-6, porosity=phi, median=0.3e-6, void=0.4e-6, seed=seed)
+        (tmp_path / "microstructures" / f"phi{phi:g}_seed{seed}.toml").write_text(
+            params_fragment(pores, radius=2e-6, void=0.4e-6, inherits="lmr_default", source="test"))
+    (tmp_path / "case.toml").write_text(TINY_CASE)
+    (tmp_path / "sweep.toml").write_text(TINY_SWEEP)
+    out = tmp_path / "out"
+    printed = _sweep_cli(tmp_path)
+    assert "| 1 % | 2 |" in printed and "| 2 % | 1 |" in printed and "nan" not in printed
+
+    results = pd.read_csv(out / "results.csv")
+    own_max = {}
+    for _, case in results.iterrows():       # each case's peak from its own time series
+        series = pd.read_csv(out / "cases" / case["case_id"] / "timeseries.csv")
+        own_max[case["params"].rsplit("/", 1)[-1]] = series["hoop_max_Pa"].max() / 1e6
+    packings = pd.read_csv(out / "distribution_cases.csv")
+    assert list(zip(packings["porosity"], packings["seed"])) == [(0.01, 1), (0.01, 2), (0.02, 1)]
+    for row in packings.itertuples():
+        # the summary's maxima and the time series (10 digits) are recorded apart: measured within 2e-8
+        assert row.max_hoop_MPa == pytest.approx(own_max[f"phi{row.porosity:g}_seed{row.seed}.toml"], rel=1e-6)
+        assert row.hoop_hot_spot_near in {"outer", "void"} | {f"pore_{i}" for i in range(20)}
+    dist = pd.read_csv(out / "distribution.csv").set_index("porosity")
+    one = packings.loc[packings["porosity"] == 0.01, "max_hoop_MPa"].to_numpy()
+    assert dist.loc[0.01, "max_hoop_mean_MPa"] == pytest.approx(np.mean(one), rel=1e-9)
+    assert dist.loc[0.01, "max_hoop_std_MPa"] == pytest.approx(np.std(one, ddof=1), rel=1e-9)
+    assert dist.loc[0.02, "packings"] == 1 and math.isnan(dist.loc[0.02, "max_hoop_std_MPa"])
+    assert (dist["cracked"] == 0).all() and (dist["ratio_max"] < 1).all()   # 0.5 % DOD is far below σ_f
+    assert (out / "distribution.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "(0 run now)" in _sweep_cli(tmp_path)
+
+
+def test_shipped_sweep_expands_to_eight_reproducible_packings():
+    """The shipped sweep resolves through sim.resources (as from a wheel), checks all 8 cases (cost within the
+    limit) and its parameter sets are what make_microstructures.py writes."""
+    import sys
+
+    from sim import resources
+    from sim.mesh.microstructure_sweep import SWEEP, _PACKING
+    from sim.sweep.spec import load_sweep
+
+    sweep = load_sweep(resources.sweep(SWEEP))
+    names = sorted(Path(c.overrides["params"]).name for c in sweep.cases)
+    assert len(names) == 8 and all(_PACKING.search(n) for n in names)
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "validation" / "sweeps"))   # a clone's script
+    try:
+        import make_microstructures
+    finally:
+        sys.path.pop(0)
+    made = make_microstructures.packings()
+    assert sorted(made) == names
+    for name, text in made.items():
+        assert (resources.data_dir("sweeps") / "microstructures" / name).read_text() == text
+
+
+@pytest.mark.parametrize("argv, key", [
+    (["--sweep", "--porosity", "0.01"], "--porosity"),
+    (["--pore-radius", "0.2 um", "--seed", "1"], "--porosity"),
+    (["--porosity", "0.01", "--pore-radius", "0.2 um"], "--seed"),
+])
+def test_cli_sweep_or_single_packing_inputs(tmp_path, capsys, argv, key):
+    from sim.cli import main
+
+    assert main(["microstructure", *argv, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and key in err[0], err
+    assert not (tmp_path / "o").exists()

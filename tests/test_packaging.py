@@ -8,6 +8,7 @@ runs the README's commands from a temporary folder outside the clone with no ``P
 """
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -20,6 +21,30 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def _setup_tables() -> tuple[dict, list]:
+    """``DATA`` (package -> clone folder) and ``FILES`` (patterns) of setup.py, read without running it."""
+    tree = ast.parse((REPO / "setup.py").read_text())
+    found = {t.id: ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
+             for t in node.targets if isinstance(t, ast.Name) and t.id in ("DATA", "FILES")}
+    return found["DATA"], found["FILES"]
+
+
+def test_every_folder_of_shipped_files_is_in_the_wheel():
+    """Package data are not recursive: a subfolder of a mapped folder holding files of the shipped types
+    (a sweep's parameter sets, profiles) reaches the wheel only if setup.py maps it too. Each kind of
+    sim.resources is a mapped package."""
+    from sim.resources import KINDS
+
+    data, patterns = _setup_tables()
+    mapped = {(REPO / folder).resolve() for folder in data.values()}
+    missing = sorted(str(sub.relative_to(REPO)) for root in mapped for sub in root.rglob("*")
+                     if sub.is_dir() and sub.resolve() not in mapped and not any(p.startswith((".", "__")) for p in
+                                                                             sub.relative_to(REPO).parts)
+                     and any(next(sub.glob(pattern), None) for pattern in patterns))
+    assert not missing, f"folders of shipped files not in setup.py's DATA: {missing}"
+    assert {f"sim._data.{kind}": folder for kind, (folder, _) in KINDS.items()}.items() <= data.items()
 
 
 def _pip(*args, cwd=REPO):

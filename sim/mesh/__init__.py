@@ -5,7 +5,8 @@ Every mesh is a :class:`ParticleMesh` with the same boundary names (``outer``, `
 
 - :mod:`~sim.mesh.particle`: the mesh record, tags, quality, writing; gmsh on rank 0 → DOLFINx;
 - :mod:`~sim.mesh.builders`: 1D radial, 2D axisymmetric, 3D voided and primary particles;
-- :mod:`~sim.mesh.image`: segmented 3D volume → cavities → surfaces → tetrahedra;
+- :mod:`~sim.mesh.image`: segmented 3D volume → cavities → surfaces → tetrahedra (gmsh's step guarded by
+  :mod:`~sim.mesh.gmsh_guard`: a child process with a time limit);
 - :mod:`~sim.mesh.reader`: users' gmsh ``.msh``, STEP and STL files (:func:`read_mesh`);
 - :mod:`~sim.mesh.microstructure`: seeded random pore packings;
 - :mod:`~sim.mesh.reference`: ``meshes/reference.toml``; :mod:`~sim.mesh.cli`: ``sim mesh``, ``sim microstructure``;
@@ -20,7 +21,7 @@ from sim.mesh.image import mesh_from_image
 from sim.mesh.microstructure import microstructure_mesh, place_pores
 from sim.mesh.particle import DOMAIN_TAG, PORE_TAG0, TAGS, ParticleMesh
 from sim.mesh.reader import read_mesh
-from sim.mesh.reference import REFERENCE_RECIPE, _reference_recipe, build_reference_meshes
+from sim.mesh.reference import REFERENCE_RECIPE, build_reference_meshes
 
 __all__ = ["ParticleMesh", "TAGS", "PORE_TAG0", "DOMAIN_TAG", "GROWTH", "KINDS", "radial_mesh", "axisymmetric_mesh",
            "particle_mesh_3d", "primary_particle_mesh", "check_axisymmetric", "mesh_from_params",

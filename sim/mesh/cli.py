@@ -6,6 +6,7 @@ from pathlib import Path
 
 from sim.errors import InputError
 from sim.mesh.builders import KINDS
+from sim.mesh.gmsh_guard import MESH_TIMEOUT_S
 from sim.mesh.image import MIN_CAVITY_VOXELS
 from sim.mesh.particle import _world
 
@@ -45,6 +46,8 @@ def register(sub) -> None:
     img.add_argument("--smooth", type=int, default=10, help="Taubin smoothing iterations of the surfaces (default 10)")
     img.add_argument("--denoise", type=int, default=1, help="passes of the face-neighbour majority filter (default 1)")
     img.add_argument("--size", help='element size, e.g. "0.2 um" (default: particle radius / 10; half on cavities)')
+    img.add_argument("--mesh-timeout", default=f"{MESH_TIMEOUT_S:g} s",
+                     help=f'time limit of gmsh\'s volume step (default "{MESH_TIMEOUT_S:g} s"); noisy surfaces can stall it')
     usr = p.add_argument_group("users' meshes (--from-file)")
     usr.add_argument("--from-file", metavar="FILE", help="gmsh .msh with physical groups outer/void/pore_<i>(/axis), "
                                                          "or .step/.stp/.stl geometry (tetrahedralised, see --size)")
@@ -126,11 +129,15 @@ def _run_image(args) -> int:
         raise InputError(f"element size must be > 0, got {args.size!r}", key="--size")
     if args.smooth < 0:
         raise InputError(f"smoothing iterations must be >= 0, got {args.smooth}", key="--smooth")
+    timeout = to_si(args.mesh_timeout, "s", key="--mesh-timeout")
+    if not timeout > 0:
+        raise InputError(f"the time limit must be > 0 s, got {args.mesh_timeout!r}", key="--mesh-timeout")
     comm = _world(None)
     say = _say(comm)
     name = args.name or "geometry"
     pm = mesh_from_image(volume, voxel, solid_label=args.solid_label, threshold=args.threshold, smooth=args.smooth,
-                         size=size, denoise_passes=args.denoise, source=str(args.from_image), comm=comm)
+                         size=size, denoise_passes=args.denoise, source=str(args.from_image), timeout=timeout,
+                         comm=comm)
     paths = pm.write(args.out, name)
     info, volume_m3 = pm.info, pm.volume()
     um3 = 1e18
@@ -167,22 +174,28 @@ def _q(quality) -> str:
 
 # --------------------------------------------------------------------------- sim microstructure
 def register_microstructure(sub) -> None:
+    from sim.mesh.microstructure_sweep import SWEEP
+
     p = sub.add_parser("microstructure", help="place random non-overlapping pores in a particle and mesh it (3D)",
                        description="Random sequential addition of spherical pores (reproducible for a seed) in a "
                                    "particle, meshed in 3D; writes DIR/<name>.{msh,xdmf,h5,json}, DIR/microstructure.json, "
-                                   "DIR/microstructure_params.toml and DIR/case.toml.")
-    p.add_argument("--porosity", required=True, help="pore volume / particle volume (void excluded), e.g. 0.03")
-    p.add_argument("--pore-radius", required=True, help='"0.2 um" (all equal) or "lognormal(0.2 um, 0.3)" '
-                                                        "(median, sigma of ln r)")
+                                   "DIR/microstructure_params.toml and DIR/case.toml. With --sweep: run the shipped "
+                                   "seeds x porosity sweep and write the distribution of the maximum hoop stress.")
+    p.add_argument("--porosity", help="pore volume / particle volume (void excluded), e.g. 0.03")
+    p.add_argument("--pore-radius", help='"0.2 um" (all equal) or "lognormal(0.2 um, 0.3)" (median, sigma of ln r)')
     p.add_argument("--void", default="0 um", help='central void radius (default "0 um": none)')
     p.add_argument("--radius", default="8 um", help='particle radius (default "8 um")')
     p.add_argument("--gap", default="0.5", help="smallest surface gap between pores, void and outer surface, as a "
                                                 "fraction of the smaller pore radius (default 0.5)")
-    p.add_argument("--seed", type=int, required=True, help="random seed (same seed: same pores)")
+    p.add_argument("--seed", type=int, help="random seed (same seed: same pores)")
     p.add_argument("--params", default="lmr_default", help="parameter set for the mesh sizes and the fragment")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help='override a parameter, e.g. --set mesh.size_outer="1 um"')
     p.add_argument("--name", default="geometry", help="file name stem of the mesh files (default geometry)")
+    p.add_argument("--sweep", nargs="?", const=SWEEP, metavar="SWEEP",
+                   help=f"run a seeds x porosity sweep (default the shipped {SWEEP}; or a sweep .toml) into --out "
+                        "(resumable) and write distribution.{csv,md,png}")
+    p.add_argument("--workers", type=int, default=None, help="with --sweep: local worker processes (default: cores)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.set_defaults(func=run_microstructure)
 
@@ -190,6 +203,18 @@ def register_microstructure(sub) -> None:
 def run_microstructure(args) -> int:
     from sim.mesh.microstructure import write_microstructure
 
+    single = {"--porosity": args.porosity, "--pore-radius": args.pore_radius, "--seed": args.seed}
+    if args.sweep is not None:
+        given = [k for k, v in single.items() if v is not None]
+        if given:
+            raise InputError(f"--sweep takes its packings from the sweep's parameter sets; drop {', '.join(given)}",
+                             key="--sweep")
+        from sim.mesh.microstructure_sweep import run
+
+        return run(args.out, sweep=args.sweep, workers=args.workers)
+    missing = [k for k, v in single.items() if v is None]
+    if missing:
+        raise InputError(f"missing {', '.join(missing)} (or give --sweep)", key=missing[0])
     check_name(args.name)
     write_microstructure(Path(args.out), porosity=args.porosity, pore_radius=args.pore_radius, void=args.void,
                          radius=args.radius, gap=args.gap, seed=args.seed, params=args.params,

@@ -21,7 +21,9 @@ Pipeline (each step a function, so tests can check it alone):
 5. :func:`mesh_from_image`: gmsh ``classifySurfaces`` + ``createGeometry`` re-parametrise the triangulated
    surfaces; they are re-meshed at the element size (``size`` in the bulk and on the outer surface,
    ``size/2`` on cavity surfaces, within a ball around each cavity graded over 3 (size − size/2))
-   and filled with tetrahedra.
+   and filled with tetrahedra. This gmsh step runs in a child process with a time limit, after a check
+   that every surface is a closed 2-manifold (:mod:`sim.mesh.gmsh_guard`): noisy surfaces give an
+   error naming the volume and what to change, never a hang or a crash.
 
 Coordinates are SI (m), translated so that the centroid of the solid voxels is at the origin (hoop and
 radial stresses are taken about the origin); the translation is reported as ``centroid_shift_m``.
@@ -36,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.errors import InputError
+from sim.mesh.gmsh_guard import MESH_TIMEOUT_S, tetrahedralise_guarded
 from sim.mesh.particle import DOMAIN_TAG, ParticleMesh, _mesh_from_gmsh, _tag, _world
 
 MIN_CAVITY_VOXELS = 8      # smaller closed cavities are segmentation noise: filled with solid
@@ -280,12 +283,15 @@ def surfaces(seg: Segmentation, spacing, *, smooth: int, step: int = 1) -> dict[
 # --------------------------------------------------------------------------- volume mesh
 def mesh_from_image(volume: np.ndarray, voxel_size, *, solid_label: int | None = None, threshold: float | None = None,
                     smooth: int = 10, size: float | None = None, denoise_passes: int = 1,
-                    min_cavity_voxels: int = MIN_CAVITY_VOXELS, source: str | None = None, comm=None) -> ParticleMesh:
+                    min_cavity_voxels: int = MIN_CAVITY_VOXELS, source: str | None = None,
+                    timeout: float = MESH_TIMEOUT_S, comm=None) -> ParticleMesh:
     """Tetrahedral mesh (kind "3d", m, centroid at the origin) of the largest particle in ``volume``.
 
     ``volume`` is indexed [z, y, x]; ``voxel_size`` (x, y, z) in m (one number: isotropic);
     ``size`` the element size in m (default: a tenth of the particle's equivalent radius, at least two
-    voxels); ``smooth`` Taubin iterations; ``denoise_passes`` of the majority filter :func:`denoise`. Boundaries: ``outer`` (with open pores), ``void`` (largest
+    voxels); ``smooth`` Taubin iterations; ``denoise_passes`` of the majority filter :func:`denoise`;
+    ``timeout`` (s) the limit of the gmsh step (:func:`~sim.mesh.gmsh_guard.tetrahedralise_guarded`).
+    Boundaries: ``outer`` (with open pores), ``void`` (largest
     closed cavity), ``pore_<i>``. :attr:`ParticleMesh.info` holds the image statistics (voxel-count
     volume, porosity, cavities, centroid shift, timings). Collective; the image work runs on rank 0.
     """
@@ -323,7 +329,8 @@ def mesh_from_image(volume: np.ndarray, voxel_size, *, solid_label: int | None =
         surf = surfaces(seg, sp, smooth=smooth, step=step)
         timings["surfaces_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        boundaries = _tetrahedralise(gmsh, {n: (v - centroid, f) for n, (v, f) in surf.items()}, h, h_fine)
+        boundaries = tetrahedralise_guarded(gmsh, {n: (v - centroid, f) for n, (v, f) in surf.items()}, h, h_fine,
+                                            timeout=timeout, source=source)
         timings["tetrahedra_s"] = time.perf_counter() - t0
         cav = [{"name": n, "voxels": int(c), "volume_m3": float(c) * voxel_volume,
                 "equivalent_radius_m": float((3 * c * voxel_volume / (4 * np.pi)) ** (1 / 3)),
@@ -343,7 +350,8 @@ def mesh_from_image(volume: np.ndarray, voxel_size, *, solid_label: int | None =
 
 
 def _tetrahedralise(gmsh, surf: dict, h: float, h_fine: float) -> dict[str, int]:
-    """Re-parametrise the named closed triangulations, re-mesh them and fill the solid with tetrahedra."""
+    """Re-parametrise the named closed triangulations, re-mesh them and fill the solid with tetrahedra
+    (in the child process of :func:`~sim.mesh.gmsh_guard.tetrahedralise_guarded`)."""
     from scipy.spatial import cKDTree
 
     m = gmsh.model
