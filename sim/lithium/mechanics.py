@@ -89,6 +89,8 @@ class Mechanics:
         q = {"quadrature_degree": 2 * degree}   # exact for the (r-weighted) stiffness of P2
         dx = ufl.Measure("dx", domain=msh, metadata=q)
         self.bcs = self._supports()
+        self._mean_swelling = (fem.form(w * beta * dx), fem.form(w * dx))   # ∫ w β, ∫ w: the mean ΔV/V0
+        self._at_rest = True         # no solve yet: finite strain starts from the free swelling
         volume = _sum(self.comm, fem.assemble_scalar(fem.form(w * dx)))
         self._energy_atol = _ENERGY_TOL * self._energy_scale(E, lam, mu, mech.volume_change, volume)
         self.phase_field = self.damage = None
@@ -226,6 +228,7 @@ class Mechanics:
     def _supports(self):
         from dolfinx import fem
         fdim = self.pmesh.mesh.topology.dim - 1
+        self._anchor = np.zeros(3)     # the fully supported point (radial: the centre)
         if self.kind == "radial":
             r0 = self._extreme_vertex(lambda x: x[:, 0])
             if r0[0] > 1e-9 * self._length():
@@ -237,10 +240,12 @@ class Mechanics:
             facets = self.pmesh.facet_tags.find(self.pmesh.boundaries["axis"])
             dofs = fem.locate_dofs_topological((self.V.sub(0), V0), fdim, facets)
             top = self._extreme_vertex(lambda x: np.abs(x[:, 0]) * 1e6 - x[:, 1])   # top of the axis
+            self._anchor = np.array(top, dtype=float)
             return [fem.dirichletbc(fem.Function(V0), dofs, self.V.sub(0))] + self._point_dofs(top, [1])
         a = self._extreme_vertex(lambda x: x[:, 0])
         b = self._extreme_vertex(lambda x: -x[:, 0])
         c = self._extreme_vertex(lambda x: -x[:, 1])
+        self._anchor = np.array(a, dtype=float)
         return self._point_dofs(a, [0, 1, 2]) + self._point_dofs(b, [1, 2]) + self._point_dofs(c, [2])
 
     def _near_nullspace(self):
@@ -410,6 +415,25 @@ class Mechanics:
         self.u.x.scatter_forward()
         return reason
 
+    def _free_swelling_guess(self) -> None:
+        """Finite strain from rest when Newton from u = 0 failed: u = ((1 + β̄)^(1/3) − 1)(X − X_a), the stress-free
+        isotropic swelling by the mean ΔV/V0 about the fully supported point, with the other supports applied.
+        At u = 0 a strongly swollen body is in hydrostatic compression, whose geometric stiffness makes the
+        tangent indefinite for the near-rigid modes (3D CG stops with DIVERGED_INDEFINITE_MAT); at the free
+        swelling it is SPD."""
+        from dolfinx import fem
+
+        num, den = (_sum(self.comm, fem.assemble_scalar(f)) for f in self._mean_swelling)
+        stretch = (1.0 + num / den) ** (1.0 / 3.0) - 1.0
+        anchor, gdim = self._anchor, self.pmesh.mesh.geometry.dim
+        if self.kind == "radial":
+            self.u.interpolate(lambda X: stretch * X[0])
+        else:
+            self.u.interpolate(lambda X: stretch * (X[:gdim] - anchor[:gdim, None]))
+        for bc in self.bcs:
+            bc.set(self.u.x.array)
+        self.u.x.scatter_forward()
+
     def solve(self) -> str | None:
         """Displacement (and damage, with ``fracture``) for the present c; None, or a failure reason."""
         if self.phase_field is not None:
@@ -419,6 +443,11 @@ class Mechanics:
                 return reason
         elif self.finite:
             reason = self._newton()
+            if reason and self._at_rest:
+                # from u = 0 a swollen body is in hydrostatic compression (see _free_swelling_guess): retry
+                self._free_swelling_guess()
+                self._tangent_stale = True
+                reason = self._newton()
             if reason:
                 self._tangent_stale = True
                 return reason
@@ -426,6 +455,7 @@ class Mechanics:
             reason = self._solve_small()
             if reason:
                 return reason
+        self._at_rest = False
         self.refresh()
         return None
 
