@@ -159,7 +159,9 @@ def run(out_dir, n: int = 4, workers: int = 2, mesh: dict | None = None, seed: i
     if ok.all():
         for name, y in (("hoop_10C", np.log10(hoop["10C"])), ("ratio", np.log10(ratio))):
             si = sobol.analyze(problem(), y, calc_second_order=False, seed=seed)
-            summary[f"sobol_{name}"] = {f.name: {"S1": float(si["S1"][j]), "ST": float(si["ST"][j])}
+            # *_conf: SALib's bootstrap 95 % half-widths (they say whether N is large enough to rank)
+            summary[f"sobol_{name}"] = {f.name: {"S1": float(si["S1"][j]), "ST": float(si["ST"][j]),
+                                                 "S1_conf": float(si["S1_conf"][j]), "ST_conf": float(si["ST_conf"][j])}
                                         for j, f in enumerate(FACTORS)}
     consistent = ok & (np.abs(np.log10(hoop["10C"] / TARGET_HOOP)) < np.log10(2)) & (ratio >= 50) & (ratio <= 200)
     summary["consistent_samples"] = int(consistent.sum())
@@ -231,9 +233,6 @@ def main(argv=None) -> None:
     print(json.dumps({k: v for k, v in s.items() if k not in ("hoop_10C_Pa", "ratio", "factors")}, indent=2))
 
 
-if __name__ == "__main__":
-    main()
-
 
 def bridge_hoop(params_file: Path, rate: float, out: Path, comm=None) -> float:
     """Bridge-point hoop stress (Pa, max over the discharge) of ``params_file`` on the sweep's coarse case."""
@@ -289,3 +288,7 @@ def calibrate(out_dir, target: Path = REPO / "params" / "liu2024_calibrated.toml
               "ratio": h10 / h01, "file": str(target)}
     write_json(out / "calibration.json", result)
     return result
+
+
+if __name__ == "__main__":
+    main()

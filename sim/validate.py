@@ -352,13 +352,17 @@ def _check_liu_calibrated(out: Path, full: bool, comm) -> list[Row]:
             shutil.copy(png, out / png.name)
         top = max(s.get("sobol_hoop_10C", {"-": {"ST": 0}}).items(), key=lambda kv: kv[1]["ST"])
         top_r = max(s.get("sobol_ratio", {"-": {"ST": 0}}).items(), key=lambda kv: kv[1]["ST"])
+
+        def index(kv):       # ST with its bootstrap 95 % half-width when the run stored one
+            conf = kv[1].get("ST_conf")
+            return f"ST {kv[1]['ST']:.2f}" + ("" if conf is None else f" ± {conf:.2f}")
         ranges = "; ".join(f"{f.name} {f.low:g}-{f.high:g} {f.unit}".strip() for f in FACTORS)
         rows.append(Row("Liu 2024", "Sobol sensitivity: samples consistent with both numbers (within x2 and ratio "
                         "50-200) among Saltelli samples over the literature ranges", "> 0 if reachable",
                         f"{s['consistent_samples']} of {s['samples']}", "-", ">= 1", s["consistent_samples"] >= 1,
-                        f"N = {s['n']} (coarse: ranks the inputs, indices not converged), coarse sweep mesh; largest "
-                        f"total index of the 10C stress: {top[0]} (ST {top[1]['ST']:.2f}), of the ratio: {top_r[0]} "
-                        f"(ST {top_r[1]['ST']:.2f}); max 10C stress sampled {s['max_hoop_10C_Pa']:.3g} Pa; ranges: "
+                        f"N = {s['n']}, coarse sweep mesh; largest total index of the 10C stress: {top[0]} "
+                        f"({index(top)}), of the ratio: {top_r[0]} ({index(top_r)}); max 10C stress sampled "
+                        f"{s['max_hoop_10C_Pa']:.3g} Pa; ranges: "
                         f"{ranges}", "full"))
     return rows
 

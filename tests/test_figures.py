@@ -12,6 +12,8 @@ import dolfinx_solver  # noqa: F401  (MPI before mpi4py)
 import numpy as np
 import pandas as pd
 import pytest
+
+from conftest import run_mpi_script
 from matplotlib.ticker import ScalarFormatter
 
 from sim.errors import InputError
@@ -307,17 +309,7 @@ if comm.rank == 0:
 def test_3d_midplane_is_exact_for_a_linear_field(tmp_path, ranks):
     """Curved (order-2) cells: the mid-plane image reproduces a linear field to round-off on 1 and 2 ranks
     (the located cell's straight simplex, unclipped barycentric weights), and is blank outside the sphere."""
-    script = tmp_path / "section_3d.py"
-    script.write_text(SECTION_3D)
-    cmd = [sys.executable, str(script)]
-    if ranks > 1:
-        cmd = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(ranks)] + cmd
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
-    assert done.returncode == 0, done.stderr[-3000:]
-    import json
-
-    result = json.loads(next(ln for ln in done.stdout.splitlines() if ln.startswith("RESULT "))[7:])
+    result = run_mpi_script(tmp_path, SECTION_3D, ranks, timeout=600)
     for name, (covered, error, blank_outside) in result.items():
         assert error < 1e-12 and blank_outside, (name, error)
         assert covered > (0.70 if name == "full" else 0.85), name   # the disk minus void and pores

@@ -1,14 +1,12 @@
 """Models on imaged meshes: Li + Butler–Volmer + stress on a voxelised hollow sphere against the quasi-steady
 closed form, O-vacancy diffusion in a voxelised primary particle against the sphere series, and the same answers
 on 1 and 2 MPI ranks (slow)."""
-import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from conftest import run_mpi_script
 
 import dolfinx_solver  # noqa: F401  (before mpi4py)
 import numpy as np
@@ -111,15 +109,8 @@ if MPI.COMM_WORLD.rank == 0:
 
 
 def _run(tmp_path, ranks):
-    script = tmp_path / "imaged.py"
-    script.write_text(MPI_SCRIPT.replace("{example}", str(ROOT / "meshes" / "example_particle.npy")))
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, str(script)]
-    if ranks > 1:
-        cmd = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(ranks)] + cmd
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))[7:])
+    text = MPI_SCRIPT.replace("{example}", str(ROOT / "meshes" / "example_particle.npy"))
+    return run_mpi_script(tmp_path, text, ranks, timeout=900)
 
 
 @pytest.mark.slow

@@ -1,12 +1,10 @@
 """3D Li solver: a voided particle against the 1D hollow sphere, and serial == 2 MPI ranks (slow)."""
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from conftest import run_mpi_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,16 +33,7 @@ if MPI.COMM_WORLD.rank == 0:
 
 
 def _run(tmp_path, ranks):
-    script = tmp_path / "run3d.py"
-    script.write_text(SCRIPT)
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    cmd = [sys.executable, str(script)]
-    if ranks > 1:
-        cmd = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(ranks)] + cmd
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=3600, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
-    return json.loads(line[len("RESULT "):])
+    return run_mpi_script(tmp_path, SCRIPT, ranks)
 
 
 @pytest.mark.slow

@@ -1,13 +1,11 @@
 """The 3D phase-field path of cracking_liu2024 (off-axis pores, order-1 tetrahedra, GAMG) under MPI: 2 ranks give
 the 1-rank damage history (issue 9 item 7, 3D variant; slow: ~1 min per run on one core)."""
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from conftest import run_mpi_script
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = """import json, sys, time
@@ -40,16 +38,7 @@ if MPI.COMM_WORLD.rank == 0:
 
 
 def _run(tmp_path, ranks: int) -> dict:
-    script = tmp_path / "run3d_pf.py"
-    script.write_text(SCRIPT)
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    cmd = [sys.executable, str(script), "1.0"]
-    if ranks > 1:
-        cmd = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(ranks)] + cmd
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=3600, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
-    return json.loads(line[len("RESULT "):])
+    return run_mpi_script(tmp_path, SCRIPT, ranks, "1.0")
 
 
 @pytest.mark.slow
