@@ -12,7 +12,6 @@ import tomllib
 
 import pytest
 
-import sim.cli as cli
 from sim.errors import InputError
 from sim.lithium.case import Current, ExperimentStep, describe_step, load_case, parse_step
 from sim.lithium.protocol import Galvanostatic, Potentiostatic, Rest, Stop
@@ -108,15 +107,14 @@ def test_bad_experiment_tables_name_the_case_file_and_key(text, key, why):
     assert info.value.file == "<case>" and info.value.key == key and why in str(info.value), str(info.value)
 
 
-def test_a_specific_current_and_a_current_in_amperes_apply_exactly_that_current(tmp_path, monkeypatch):
-    monkeypatch.setattr(cli, "COMMANDS", {"run": "sim.lithium.run"})
+def test_a_specific_current_and_a_current_in_amperes_apply_exactly_that_current(tmp_path, run_cli):
     path = tmp_path / "gitt.toml"
     path.write_text(BASE + '[solver]\nmechanics = false\n[output]\noutputs = "minimal"\n[experiment]\n'
                     'steps = [["Charge at 20 mA/g for 30 seconds", "Rest for 10 seconds", "Discharge at 2 nA for 5 s"]]\n'
                     'density = "4.3 g/cm^3"\n')
     spec = load_case(path)
     assert spec.density == pytest.approx(4300.0)
-    assert cli.main(["run", str(path), "--out", str(tmp_path / "res"), "--quiet"]) == 0
+    assert run_cli(path, "--out", tmp_path / "res", "--quiet") == 0
     with open(tmp_path / "res" / "timeseries.csv") as fh:
         rows = list(csv.DictReader(fh))
     p = spec.load_params()

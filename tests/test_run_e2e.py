@@ -14,7 +14,6 @@ import math
 import numpy as np
 import pytest
 
-import sim.cli as cli
 from sim.params import load_params
 
 CASE = """\
@@ -37,12 +36,6 @@ step = "discharge at 1C to 10 % DOD"
 [[protocol]]
 step = "rest 1 min"
 """
-
-
-@pytest.fixture
-def run_cli(monkeypatch):
-    monkeypatch.setattr(cli, "COMMANDS", {"run": "sim.lithium.run"})
-    return lambda *argv: cli.main(["run", *map(str, argv)])
 
 
 def surface_hoop_closed_form(params, c_rate: float) -> float:

@@ -12,7 +12,6 @@ import json
 
 import pytest
 
-import sim.cli as cli
 from sim.errors import InputError
 
 LINEAR_DV = {"x": [0.0, 1.0], "y": [0.0, 2.0], "x_unit": "", "y_unit": "%"}
@@ -37,12 +36,6 @@ maps_at_dod = ["5 %"]
 [[protocol]]
 step = "charge at 1C for 60 s"
 """
-
-
-@pytest.fixture
-def run_cli(monkeypatch):
-    monkeypatch.setattr(cli, "COMMANDS", {"run": "sim.lithium.run"})
-    return lambda *argv: cli.main(["run", *map(str, argv)])
 
 
 def test_minimal_outputs_write_summary_and_timeseries_only(tmp_path, run_cli):

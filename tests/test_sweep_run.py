@@ -44,6 +44,16 @@ def finished(out: Path) -> list[Path]:
     return [p for p in cases.iterdir() if not p.name.startswith(".")] if cases.exists() else []
 
 
+def kill_after_first_case(sweep: Path, out: Path) -> None:
+    """Start ``sim sweep`` in the background and kill -9 its driver once the first case has finished."""
+    driver = sim_sweep(sweep, "--out", out, "--workers", 1, background=True)
+    deadline = time.monotonic() + 300
+    while len(finished(out)) < 1 and time.monotonic() < deadline and driver.poll() is None:
+        time.sleep(0.05)
+    driver.send_signal(signal.SIGKILL)
+    driver.wait(timeout=30)
+
+
 AXES = '"oxygen.diffusivity" = { log = ["1e-17 cm^2/s", "1e-16 cm^2/s"], num = 2 }\n"protocol.cycles" = [1, 3]'
 QOIS = ["o_loss_at_pct_final", "surface_mn3_fraction_final", "tau_final"]
 
@@ -55,12 +65,7 @@ def test_kill_driver_and_resume_gives_the_uninterrupted_table(tmp_path):
     reference = pd.read_parquet(tmp_path / "ref" / "results.parquet")
 
     out = tmp_path / "run"
-    driver = sim_sweep(path, "--out", out, "--workers", 1, background=True)
-    deadline = time.monotonic() + 300
-    while len(finished(out)) < 1 and time.monotonic() < deadline and driver.poll() is None:
-        time.sleep(0.05)
-    driver.send_signal(signal.SIGKILL)
-    driver.wait(timeout=30)
+    kill_after_first_case(path, out)
     before = {p.name: (p / "result.json").read_text() for p in finished(out)}
     assert 1 <= len(before) < 4, "the kill must land after the first and before the last case"
     assert not (out / "results.csv").exists() or len(pd.read_csv(out / "results.csv")) == 4
@@ -88,12 +93,7 @@ def test_edited_parameter_file_after_kill_reruns_every_affected_case(tmp_path):
     path = tmp_path / "sweep.toml"
     path.write_text('[sweep]\ncase = "case.toml"\n[axes]\n"protocol.cycles" = [1, 2, 3]\n')
     out = tmp_path / "out"
-    driver = sim_sweep(path, "--out", out, "--workers", 1, background=True)
-    deadline = time.monotonic() + 300
-    while len(finished(out)) < 1 and time.monotonic() < deadline and driver.poll() is None:
-        time.sleep(0.05)
-    driver.send_signal(signal.SIGKILL)
-    driver.wait(timeout=30)
+    kill_after_first_case(path, out)
     assert 1 <= len(finished(out)) < 3, "the kill must land after the first and before the last case"
     (tmp_path / "p.toml").write_text('[meta]\ninherits = "csernica2021"\n[oxygen]\n'
                                      'diffusivity = { value = "4e-17 cm^2/s", source = "test" }\n')
