@@ -89,10 +89,10 @@ class Mechanics:
         q = {"quadrature_degree": 2 * degree}   # exact for the (r-weighted) stiffness of P2
         dx = ufl.Measure("dx", domain=msh, metadata=q)
         self.bcs = self._supports()
-        self._mean_swelling = (fem.form(w * beta * dx), fem.form(w * dx))   # ∫ w β, ∫ w: the mean ΔV/V0
-        self._at_rest = True         # no solve yet: finite strain starts from the free swelling
-        volume = _sum(self.comm, fem.assemble_scalar(fem.form(w * dx)))
-        self._energy_atol = _ENERGY_TOL * self._energy_scale(E, lam, mu, mech.volume_change, volume)
+        self._swelling = w * beta * dx   # ∫ w β / ∫ w: the mean ΔV/V0 (compiled only if _free_swelling_guess runs)
+        self._at_rest = True             # no solve yet (see solve: the finite-strain retry)
+        self._volume = _sum(self.comm, fem.assemble_scalar(fem.form(w * dx)))
+        self._energy_atol = _ENERGY_TOL * self._energy_scale(E, lam, mu, mech.volume_change, self._volume)
         self.phase_field = self.damage = None
         if fracture is not None:
             stress = self._setup_phase_field(params, fracture, w, beta, lam, mu, 2 * degree)
@@ -423,8 +423,8 @@ class Mechanics:
         swelling it is SPD."""
         from dolfinx import fem
 
-        num, den = (_sum(self.comm, fem.assemble_scalar(f)) for f in self._mean_swelling)
-        stretch = (1.0 + num / den) ** (1.0 / 3.0) - 1.0
+        mean = _sum(self.comm, fem.assemble_scalar(fem.form(self._swelling))) / self._volume
+        stretch = (1.0 + mean) ** (1.0 / 3.0) - 1.0
         anchor, gdim = self._anchor, self.pmesh.mesh.geometry.dim
         if self.kind == "radial":
             self.u.interpolate(lambda X: stretch * X[0])
