@@ -22,8 +22,8 @@ from sim.errors import InputError
 
 
 def hidden_sibling(path: str | Path, tag: str = "tmp") -> Path:
-    """A fresh name ``.NAME.<tag>-XXXXXXXX`` beside ``path`` (not created)."""
-    path = Path(path)
+    """A fresh name ``.NAME.<tag>-XXXXXXXX`` beside ``path`` (not created); ``.`` and ``..`` name their folder."""
+    path = Path(os.path.abspath(path))
     return path.with_name(f".{path.name}.{tag}-{uuid.uuid4().hex[:8]}")
 
 

@@ -79,6 +79,17 @@ def test_staged_dir_refuses_publishes_keeps_failed_and_discards(tmp_path):
         StagedDir(tmp_path / "file")
 
 
+def test_staged_dir_merges_into_the_working_directory(tmp_path, monkeypatch):
+    """``sim mesh --out .``: "." (and "..") stage beside the folder they name, not at an empty name."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert hidden_sibling(".").parent == tmp_path and hidden_sibling(".").name.startswith(".work.tmp-")
+    with StagedDir(".", merge=True) as tmp:
+        (tmp / "mesh.msh").write_text("m")
+    assert names(work) == [MARKER, "mesh.msh"] and names(tmp_path) == ["work"]
+
+
 def test_leftovers_and_toml_errors(tmp_path):
     hidden_sibling(tmp_path / "case").mkdir()
     hidden_sibling(tmp_path / "case", "old").mkdir()
