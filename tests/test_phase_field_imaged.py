@@ -84,8 +84,8 @@ def test_sim_run_on_an_imaged_particle_cracks_its_outer_surface_like_the_hollow_
     outer surface in tension), G_c = 1e-3 J/m² so that d passes 0.01 within seconds. The damage onset lies
     at the outer surface, where the σ₁ hot spots are; d goes to timeseries.csv and fields/damage.bp; Li is
     conserved. The onset time (the first step with d_max > 0.01, Δt = 0.25 s) is that of the 1D hollow sphere
-    (an independent mesh and kinematics, same ℓ) to within one step (measured: the same step, 1.75 s, although
-    the coarse faceted P1 body (ℓ/h = 2) puts its peak σ₁ 30 % below the sphere's)."""
+    (an independent mesh and kinematics, same ℓ) to within one step (measured: the same step, 1.75 s, on a
+    coarse faceted P1 body with ℓ/h = 2)."""
     import csv
 
     from sim.lithium.run import run_case
