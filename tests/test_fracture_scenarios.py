@@ -104,3 +104,10 @@ def test_cracking_full_scenario_charge_cracks_at_the_surface_first(tmp_path):
     assert s["runs"]["discharge_10C"]["max_principal_in_bridge_of"] is not None
     v = s["critical"]["discharge"]["verification"]
     assert v["damage_max"] == pytest.approx(0.01, rel=0.1)        # d ~ 1/G_c to first order
+    # crack path (G_c ~ G_c*/90): the bridges break and the run reaches 20 % DOD; d >= 0.5 first in a bridge
+    path = s["crack_path"]
+    print("crack path", {k: path[k] for k in ("status", "t_end_s", "wall_time_s", "staggered_iterations",
+                                               "d_half_onset", "d_half_reach_from_centre_m", "crack_area_m2")})
+    assert path["status"] == "completed" and path["failure"] is None
+    assert path["dod_end"] == pytest.approx(0.2, abs=1e-6) and path["damage_max"] == pytest.approx(1.0, abs=1e-9)
+    assert path["d_half_onset"] is not None and path["d_half_onset"]["in_bridge_of"] in ("pore_0", "pore_1")

@@ -24,6 +24,9 @@ from sim.lithium.transport import geometry_weights, table_expr
 _ENERGY_TOL = 1e-10
 # phase-field displacement SNES (3D): CG relative tolerance of its linear solves
 _PHASE_FIELD_RTOL = 1e-8
+# phase-field displacement Newton: the energy norm of its correction <= this × the energy scale of
+# Mechanics._energy_scale, an RMS stress error <= 1e-6 σ* (PhaseField._u_converged)
+_PHASE_FIELD_ENERGY_TOL = 1e-6
 # finite strain: inexact Newton corrections with the Eisenstat–Walker forcing term <= _EW_MAX
 _EW_GAMMA, _EW_MAX = 0.9, 0.1
 # small strain (3D): earlier solutions kept for the projected initial guess (_Projection); 2 vectors each
@@ -92,7 +95,8 @@ class Mechanics:
         self._swelling = w * beta * dx   # ∫ w β / ∫ w: the mean ΔV/V0 (compiled only if _free_swelling_guess runs)
         self._at_rest = True             # no solve yet (see solve: the finite-strain retry)
         self._volume = _sum(self.comm, fem.assemble_scalar(fem.form(w * dx)))
-        self._energy_atol = _ENERGY_TOL * self._energy_scale(E, lam, mu, mech.volume_change, self._volume)
+        self._energy_unit = self._energy_scale(E, lam, mu, mech.volume_change, self._volume)
+        self._energy_atol = _ENERGY_TOL * self._energy_unit
         self.phase_field = self.damage = None
         if fracture is not None:
             stress = self._setup_phase_field(params, fracture, w, beta, lam, mu, 2 * degree)
@@ -167,7 +171,7 @@ class Mechanics:
             self.u, self.bcs, strain, lam, mu, weight=w, factor=geometry_weights(self.pmesh).factor,
             structure=structure, fracture=fracture, Gc=mech.fracture_energy, ell=mech.phase_field_length,
             scale=(1 + beta) if self.finite else 1.0, quadrature_degree=qdeg, u_options=opts,
-            fatigue_threshold=mech.fatigue_threshold)
+            fatigue_threshold=mech.fatigue_threshold, energy_atol=_PHASE_FIELD_ENERGY_TOL * self._energy_unit)
         if self.kind == "3d":
             pf._u_problem.A.setNearNullSpace(self._near_nullspace())
         self.damage = pf.d

@@ -377,7 +377,8 @@ def _crack_path(params, pmesh, case, fraction, dt_max, fracture, comm, out, boun
             "failure": h["failure"], "t_end_s": float(h["t_s"][-1]), "dod_end": float(h["dod"][-1]),
             "damage_max": float(h["damage_max"][-1]),
             "crack_area_m2": float(h["crack_area_m2"][-1]), "damage_onset": onset, "d_half_onset": half,
-            "d_half_reach_from_centre_m": reach, "wall_time_s": h["wall_time_s"]}
+            "d_half_reach_from_centre_m": reach, "wall_time_s": h["wall_time_s"], "time_steps": int(h["steps"]),
+            "staggered_iterations": int(h["iterations"])}
 
 
 def _mpi_max():
