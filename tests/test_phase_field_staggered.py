@@ -65,3 +65,18 @@ def test_damage_iterates_stay_admissible_past_the_peak():
     assert pf.damage_max() == 1.0
     x = pf.d.function_space.tabulate_dof_coordinates()[:, 0]
     assert abs(x[np.argmax(pf.d.x.array)] - 0.5) < 0.05          # at the thin section
+
+
+def test_fatigue_factor_numbers_and_ufl_agree():
+    """Carrara 2020 f(ᾱ): 1 up to α_T, (2α_T/(ᾱ + α_T))² above, the same from numbers and from a UFL form."""
+    from sim.fracture.phase_field import fatigue_factor
+
+    at = 2.0
+    alphas = np.array([0.0, 1.0, 2.0, 6.0, 18.0])
+    expected = [1.0, 1.0, 1.0, 0.25, 0.04]
+    np.testing.assert_allclose(fatigue_factor(alphas, at), expected, rtol=1e-15)
+    assert float(fatigue_factor(6.0, at)) == 0.25
+    msh = mesh.create_unit_interval(MPI.COMM_SELF, 1)
+    for a, f in zip(alphas, expected):
+        value = fem.assemble_scalar(fem.form(fatigue_factor(fem.Constant(msh, a), at) * ufl.dx(domain=msh)))
+        assert abs(value - f) <= 1e-14 * f

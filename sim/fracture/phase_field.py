@@ -84,7 +84,11 @@ def energy_split(eps, lam: float, mu: float, split: str, structure: str):
 
 
 def fatigue_factor(alpha_bar, alpha_t: float):
-    """Carrara et al. 2020 asymptotic degradation of G_c: 1 below α_T, (2α_T/(ᾱ + α_T))² above."""
+    """Carrara et al. 2020 asymptotic degradation of G_c: 1 below α_T, (2α_T/(ᾱ + α_T))² above (ᾱ: a UFL
+    expression, or a number / numpy array)."""
+    if isinstance(alpha_bar, (int, float, np.ndarray)):
+        a = np.asarray(alpha_bar, dtype=float)
+        return np.where(a <= alpha_t, 1.0, (2 * alpha_t / (a + alpha_t)) ** 2)
     import ufl
 
     return ufl.conditional(ufl.le(alpha_bar, alpha_t), 1.0, (2 * alpha_t / (alpha_bar + alpha_t)) ** 2)
@@ -363,6 +367,10 @@ class PhaseField:
     def damage_max(self) -> float:
         """max d over the body."""
         return self._max_abs(self.d.x.array)
+
+    def alpha_bar_max(self) -> float:
+        """max ᾱ over the body (J/m³); the smallest fatigue factor is f(max ᾱ), f decreasing."""
+        return self._max_abs(self.alpha_bar.x.array)
 
     def _integral(self, name: str) -> float:
         from dolfinx import fem
