@@ -148,7 +148,7 @@ def test_broken_pipe_exits_quietly():
 def test_bench_pf3d_tabulates_finished_and_stopped_runs(monkeypatch):
     """(p) from canned worker output: a finished run gives a row per step and a summary row; a run stopped
     after its set-up gives its set-up row and a note; the Krylov counts per Newton iteration / solve."""
-    import sim.bench as bench
+    from sim import bench
 
     setup = {"dofs_c": 10, "dofs_u": 200, "dofs_d": 10, "unknowns": 220, "cells": 50, "time_mesh_s": 1.0,
              "time_setup_s": 2.0, "fracture_energy_J_m2": 5e-4}

@@ -11,14 +11,14 @@ Rank 0 prints JSON lines (SI, times in s) as it goes: ``{"setup": ...}`` (unknow
 their total, mesh and set-up times), ``{"step": ...}`` after every accepted step (its wall time, Δt,
 staggered u ↔ d iterations, displacement Newton iterations and their CG iterations, damage solves
 (``newton_d``: AT2 one linear solve per staggered iteration, AT1 the SNES VI's Newton iterations) and their
-CG iterations, the wall time in the displacement and in
-the damage solves, d_max, the crack area ∫ γ dV, peak resident memory so far (max and sum over ranks)),
-and ``{"done": ...}``: the set-up record with the list of steps and the peak memory. Extra PETSc options for the phase-field solvers can be given
-the usual way (``PETSC_OPTIONS``); the displacement and damage solvers have the prefixes
-``pf_u_<id>_``/``pf_d_<id>_`` (AT1), the AT2 damage KSP none.
+CG iterations, the wall time in the displacement and in the damage solves, d_max, the crack area ∫ γ dV,
+peak resident memory so far (max and sum over ranks)), and ``{"done": ...}``: the set-up record with the
+list of steps and the peak memory. ``--lag-jacobian 2`` reuses the displacement tangent and its GAMG for
+a second Newton iteration (a candidate solver setting: it is not the code's default); for a PETSc profile
+add ``PETSC_OPTIONS="-log_view :log.txt"``.
 
-    mpiexec -n 2 python validation/bench/bench_pf3d.py --unknowns 1e6 --steps 3
-    python validation/bench/bench_pf3d.py --scale 6 --steps 2 --dt 2     # a coarse mesh, seconds per step
+    mpiexec -n 2 python validation/bench/bench_pf3d.py --unknowns 1e6 --steps 1 --dt 4   # ~8 min a step, 2 cores
+    python validation/bench/bench_pf3d.py --scale 6 --steps 2 --dt 2     # a coarse mesh (4e4 unknowns)
 """
 from __future__ import annotations
 
