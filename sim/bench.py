@@ -7,6 +7,8 @@
               stress is converged to 1 %, wall time at that resolution;
 (c) ``3d``    3D voided particle at ~1e6 unknowns, small and finite strain: s per time step, set-up and peak
               memory on 1 and 2 MPI ranks (``validation/bench/bench3d.py`` under ``mpiexec``);
+(p) ``fracture3d`` the same particle with the AT2 phase field at ~2e5 and ~1e6 unknowns: per step the staggered,
+              Newton and Krylov iterations, d_max, time and peak memory (``validation/bench/bench_pf3d.py``);
 (w) ``whole`` whole processes against whole processes (imports, JIT-cache look-ups and outputs included,
               every run a fresh process): ``sim run`` of the 1D sphere against PyBaMM's peer, the solver-only
               script against ``sim run`` for the Liu 10C case, ``sim fit`` and ``sim params``; ≥ 5 runs
@@ -33,7 +35,8 @@ from sim.errors import InputError
 from sim.io import write_text_atomic
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "validation" / "bench"
-BENCHMARKS = {"a": "spm", "b": "liu", "c": "3d", "w": "whole", "f": "fracture", "i": "image"}   # --only letter -> name
+BENCHMARKS = {"a": "spm", "b": "liu", "c": "3d", "w": "whole", "f": "fracture", "i": "image",
+              "p": "fracture3d"}   # --only letter -> name
 ROOT = BENCH_DIR.parent.parent
 RTOL_BRIDGE = 0.01                                         # (b): converged when within 1 % of the finest mesh
 LIU_LEVELS = (2.0, 1.41, 1.0, 0.71, 0.5, 0.35)             # (b): element sizes x these factors
@@ -462,9 +465,10 @@ def _mpiexec() -> str:
     return found
 
 
-def run_3d_worker(ranks: int, *args: str, timeout: float = 1800.0) -> dict:
-    """``mpiexec -n ranks python validation/bench/bench3d.py args``; its JSON line, or {"error": ...}."""
-    cmd = [_mpiexec(), "-n", str(ranks), sys.executable, str(BENCH_DIR / "bench3d.py"), *args]
+def run_3d_worker(ranks: int, *args: str, timeout: float = 1800.0, script: str = "bench3d.py") -> dict:
+    """``mpiexec -n ranks python validation/bench/<script> args``; its last JSON line, or {"error": ...,
+    "lines": every JSON line it printed before it failed or was stopped}."""
+    cmd = [_mpiexec(), "-n", str(ranks), sys.executable, str(BENCH_DIR / script), *args]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(BENCH_DIR.parent.parent),
                                                                       os.environ.get("PYTHONPATH")])))
     # own process group, so that a time-out stops mpiexec and its ranks together
@@ -472,15 +476,15 @@ def run_3d_worker(ranks: int, *args: str, timeout: float = 1800.0) -> dict:
                             start_new_session=True)
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
+        error = None if proc.returncode == 0 else (stderr.strip().splitlines() or ["no output"])[-1]
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        return {"error": f"stopped after {timeout:.0f} s without finishing", "ranks": ranks}
-    lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        err = (stderr.strip().splitlines() or ["no output"])[-1]
-        return {"error": err, "ranks": ranks}
-    return json.loads(lines[-1])
+        stdout, _ = proc.communicate()        # what it printed before the time-out
+        error = f"stopped after {timeout:.0f} s without finishing"
+    lines = [json.loads(ln) for ln in stdout.splitlines() if ln.startswith("{") and ln.endswith("}")]
+    if error or not lines:
+        return {"error": error or "no output", "ranks": ranks, "lines": lines}
+    return lines[-1]
 
 
 def bench_3d(targets=TARGET_UNKNOWNS_3D, ranks=(1, 2), steps: int = 3, dt: float = 0.5,
@@ -528,6 +532,90 @@ def bench_3d(targets=TARGET_UNKNOWNS_3D, ranks=(1, 2), steps: int = 3, dt: float
         "and sum over ranks); 'load before' = 1-min load average when the run started (the machine is shared).",
         "targets (issue 14): small strain on 2 ranks ≤ 5 s per step, set-up ≤ 20 s, ≤ 1.5 GB/rank; finite / small "
         "≤ 1.5; speed-up 1 → 2 ranks ≥ 1.8.",
+    ]
+    return sec
+
+
+# --------------------------------------------------------------------------- (p) phase field at scale
+TARGET_UNKNOWNS_PF = (2e5, 1e6)       # (p): the coarser point shows whether the Krylov counts stay bounded
+
+
+def pf_run_record(out: dict) -> tuple[dict | None, list[dict], str | None]:
+    """(set-up record, step records, error) of one bench_pf3d.py run as :func:`run_3d_worker` returns it: the
+    whole run, or what a failed or stopped run printed before it ended."""
+    if "error" not in out:
+        done = out["done"]
+        return done, done["steps"], None
+    setup = next((ln["setup"] for ln in out["lines"] if "setup" in ln), None)
+    return setup, [ln["step"] for ln in out["lines"] if "step" in ln], out["error"]
+
+
+def _ratio(num, den):
+    return num / den if den else None
+
+
+def bench_pf3d(targets=TARGET_UNKNOWNS_PF, ranks=(1, 2), steps: int = 1, dt: float = 4.0,
+               max_seconds: float = 900.0) -> Section:
+    """Benchmark (p): AT2 phase field on the 3D Liu particle (``validation/bench/bench_pf3d.py``) at each target
+    number of unknowns; every rank count at the smaller targets, the largest rank count only at the largest."""
+    sec = Section("p", "Phase-field fracture at scale: 3D voided particle (Liu 2024 geometry), AT2, 10C discharge")
+    table = MarkdownTable(["target", "unknowns c + u + d", "cells", "ranks", "mesh + setup (s)", "step", "Δt (s)",
+                           "wall (s)", "staggered its", "u Newton its", "u CG its / Newton", "d CG its / solve",
+                           "u solves (s)", "d solves (s)", "d_max", "crack area (µm²)", "peak GB max/rank (total)",
+                           "load before"])
+    summary = MarkdownTable(["target", "ranks", "steps done", "u CG its / Newton", "d CG its / solve",
+                             "s / staggered it", "s / step", "peak GB/rank"])
+    per_iteration, fracture_energy = {}, None
+    for target in targets:
+        for n in (ranks if target != max(targets) else (max(ranks),)):
+            load = os.getloadavg()[0]
+            args = ["--unknowns", f"{target:g}", "--within", "0.1", "--steps", str(steps), "--dt", str(dt)]
+            setup, records, error = pf_run_record(run_3d_worker(n, *args, timeout=max_seconds,
+                                                                script="bench_pf3d.py"))
+            if error:
+                sec.notes.append(f"{target:.0e} unknowns on {n} rank(s): {error} ({len(records)} step(s) done; "
+                                 "their rows are in the table)")
+            if setup is None:
+                table.add(f"{target:.0e}", None, None, n, *[None] * 13, load)
+                continue
+            fracture_energy = setup["fracture_energy_J_m2"]
+            dofs = f"{setup['dofs_c']} + {setup['dofs_u']} + {setup['dofs_d']} = {setup['unknowns']}"
+            for i, r in enumerate(records, start=1):
+                table.add(f"{target:.0e}", dofs, setup["cells"], n, setup["time_mesh_s"] + setup["time_setup_s"], i,
+                          r["dt_s"], r["wall_s"], r["staggered"], r["newton_u"], _ratio(r["cg_u"], r["newton_u"]),
+                          _ratio(r["cg_d"], r["newton_d"]), r["time_u_s"], r["time_d_s"], r["damage_max"],
+                          r["crack_area_m2"] * 1e12,
+                          f"{r['peak_rss_max_bytes'] / 1e9:.3g} ({r['peak_rss_sum_bytes'] / 1e9:.3g})", load)
+            if not records:
+                table.add(f"{target:.0e}", dofs, setup["cells"], n, setup["time_mesh_s"] + setup["time_setup_s"],
+                          *[None] * 12, load)
+                continue
+            total = {k: sum(r[k] for r in records) for k in ("cg_u", "newton_u", "cg_d", "newton_d", "wall_s",
+                                                                "staggered")}
+            per_iteration[(target, n)] = total["wall_s"] / total["staggered"]
+            summary.add(f"{target:.0e}", n, len(records), _ratio(total["cg_u"], total["newton_u"]),
+                        _ratio(total["cg_d"], total["newton_d"]), per_iteration[(target, n)],
+                        total["wall_s"] / len(records), records[-1]["peak_rss_max_bytes"] / 1e9)
+    sec.tables += [table, summary]
+    one, two = per_iteration.get((min(targets), 1)), per_iteration.get((min(targets), 2))
+    if one and two and 1 in ranks and 2 in ranks:
+        sec.notes.append(f"speed-up 1 → 2 ranks at {min(targets):.0e} (s per staggered iteration): {one / two:.3g}.")
+    sec.notes += [
+        f"liu2024 set, small strain, AT2 with the spectral split (Miehe 2010), ℓ = 0.1 µm, G_c = "
+        f"{fmt_cell(fracture_energy)} J/m² (assumed, the worker's default: ~1/3000 of the set's 1.52 J/m², the "
+        "cracking scenario's crack-path value, so that the "
+        f"damage grows within the timed steps), from x_min at 10C, Δt = {dt:g} s fixed (time-error control relaxed), "
+        f"{steps + 1} steps; mesh: liu2024 [mesh] sizes × the factor that gives the target c + u + d within 10 % "
+        "(bench_pf3d.py --unknowns); 1e6 on the largest rank count only.",
+        "solvers (sim/fracture/phase_field.py with Mechanics._linear_options()): u: SNES Newton (rtol 1e-9) with CG + "
+        "GAMG (rigid-body near-nullspace, Chebyshev bound 1.2 × the estimate, interpolation reused) to rtol 1e-8; "
+        "d (AT2, linear): CG + GAMG to rtol 1e-11; staggered u ↔ d with Aitken relaxation to max |Δd| ≤ 1e-4. "
+        "'u CG its / Newton' and 'd CG its / solve' are the Krylov counts whose boundedness under refinement "
+        "is the test of the iterative solvers (issue 9).",
+        "'mesh + setup' includes meshing, form compilation or cache look-up and the initial solve; 'wall' is the "
+        "whole time step (Li transport + staggered solve); 'u solves'/'d solves' the part of it in the displacement "
+        "SNES and the damage KSP; crack area = ∫ γ(d, ∇d) dV; peak memory = getrusage maxrss so far; a run that is "
+        f"stopped after {max_seconds:.0f} s reports the steps it finished.",
     ]
     return sec
 
@@ -774,14 +862,14 @@ def register(sub) -> None:
     p = sub.add_parser("bench", help="benchmarks: sphere vs PyBaMM, Liu 2024 mesh convergence, 3D scaling")
     p.add_argument("--only", default="a,b,c,w,f,i",
                    help="comma-separated benchmarks: a (spm), b (liu), c (3d), w (whole processes), "
-                        "f (phase-field fracture), i (imaged particles)")
+                        "f (phase-field fracture), i (imaged particles), p (phase-field fracture at scale, 3D)")
     p.add_argument("--runs", type=int, default=5, help="alternated runs per command in (w) (default 5, at least 5)")
     p.add_argument("--out", default=None, help="also write the markdown report to this file")
     p.add_argument("--pybamm-python", default=sys.executable,
                    help="Python interpreter that has pybamm, for (a) (default: this one)")
-    p.add_argument("--ranks", default="1,2", help="MPI ranks for (c), comma-separated (default 1,2)")
+    p.add_argument("--ranks", default="1,2", help="MPI ranks for (c) and (p), comma-separated (default 1,2)")
     p.add_argument("--max-seconds-3d", type=float, default=900.0,
-                   help="stop a 3D run (c) after this many seconds and report it (default 900)")
+                   help="stop a 3D run (c, p) after this many seconds and report it (default 900)")
     p.set_defaults(func=run)
 
 
@@ -808,7 +896,8 @@ def run(args) -> int:
     runners = {"a": lambda: bench_spm(args.pybamm_python), "b": bench_liu,
                "c": lambda: bench_3d(ranks=ranks, max_seconds=args.max_seconds_3d),
                "w": lambda: bench_whole(args.pybamm_python, runs=args.runs),
-               "f": lambda: bench_fracture(runs=args.runs), "i": lambda: bench_image(runs=args.runs)}
+               "f": lambda: bench_fracture(runs=args.runs), "i": lambda: bench_image(runs=args.runs),
+               "p": lambda: bench_pf3d(ranks=ranks, max_seconds=args.max_seconds_3d)}
     sections = []
     for key in keys:
         t0 = time.perf_counter()

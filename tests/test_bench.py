@@ -143,3 +143,32 @@ def test_broken_pipe_exits_quietly():
     err = proc.stderr.read()
     assert proc.wait(timeout=60) in (0, 141)
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_bench_pf3d_tabulates_finished_and_stopped_runs(monkeypatch):
+    """(p) from canned worker output: a finished run gives a row per step and a summary row; a run stopped
+    after its set-up gives its set-up row and a note; the Krylov counts per Newton iteration / solve."""
+    from sim import bench
+
+    setup = {"dofs_c": 10, "dofs_u": 200, "dofs_d": 10, "unknowns": 220, "cells": 50, "time_mesh_s": 1.0,
+             "time_setup_s": 2.0, "fracture_energy_J_m2": 5e-4}
+    step = {"wall_s": 10.0, "dt_s": 4.0, "staggered": 4, "newton_u": 8, "cg_u": 240, "newton_d": 4, "cg_d": 36,
+            "time_u_s": 9.0, "time_d_s": 0.5, "damage_max": 0.25, "crack_area_m2": 2e-12,
+            "peak_rss_max_bytes": 1e9, "peak_rss_sum_bytes": 2e9}
+    calls = []
+
+    def fake_worker(ranks, *args, timeout, script):
+        calls.append((ranks, args[1], script))
+        if args[1] == "1e+06":
+            return {"error": "stopped after 5 s without finishing", "ranks": ranks, "lines": [{"setup": setup}]}
+        return {"done": dict(setup, steps=[step, dict(step, damage_max=0.5)])}
+
+    monkeypatch.setattr(bench, "run_3d_worker", fake_worker)
+    sec = bench.bench_pf3d(ranks=(1, 2), max_seconds=5.0)
+    assert calls == [(1, "200000", "bench_pf3d.py"), (2, "200000", "bench_pf3d.py"), (2, "1e+06", "bench_pf3d.py")]
+    rows, summary = sec.tables[0].rows, sec.tables[1].rows
+    assert len(rows) == 2 + 2 + 1 and rows[-1][3:5] == ["2", "3"] and rows[-1][5] == "—"
+    assert rows[0][1] == "10 + 200 + 10 = 220" and rows[0][10:12] == ["30", "9"] and rows[1][14] == "0.5"
+    assert [r[:3] for r in summary] == [["2e+05", "1", "2"], ["2e+05", "2", "2"]]
+    assert any("1e+06 unknowns on 2 rank(s): stopped after 5 s" in n for n in sec.notes)
+    assert any("G_c = 0.0005 J/m²" in n for n in sec.notes)

@@ -43,13 +43,14 @@ def dofs(function) -> int:
     return dm.index_map.size_global * dm.index_map_bs
 
 
-def unknowns(pmesh, degree_u: int) -> int:
-    """c (P1) + u (vector P``degree_u``) unknowns on ``pmesh``, without building any form."""
+def unknowns(pmesh, degree_u: int, p1_fields: int = 1) -> int:
+    """``p1_fields`` scalar P1 fields (c; c and the damage d: 2) + u (vector P``degree_u``) unknowns on
+    ``pmesh``, without building any form."""
     from dolfinx import fem
 
-    n_c = fem.functionspace(pmesh.mesh, ("Lagrange", 1)).dofmap.index_map.size_global
+    n_p1 = fem.functionspace(pmesh.mesh, ("Lagrange", 1)).dofmap.index_map.size_global
     V_u = fem.functionspace(pmesh.mesh, ("Lagrange", degree_u, (3,)))
-    return n_c + V_u.dofmap.index_map.size_global * 3
+    return p1_fields * n_p1 + V_u.dofmap.index_map.size_global * 3
 
 
 def scaled_params(base, scale: float, strain_model):
@@ -61,16 +62,17 @@ def scaled_params(base, scale: float, strain_model):
 
 
 def mesh_for_unknowns(base, target: float, within: float, degree_u: int, order: int, strain_model, comm,
-                      tries: int = 4):
-    """(params, mesh, scale, unknowns, meshes built): the mesh whose unknowns are within ``within`` of
-    ``target``, or the closest of ``tries`` meshes (the count is not a clean power law of the scale)."""
+                      tries: int = 4, p1_fields: int = 1):
+    """(params, mesh, scale, unknowns, meshes built): the mesh whose unknowns (see :func:`unknowns`) are
+    within ``within`` of ``target``, or the closest of ``tries`` meshes (the count is not a clean power law
+    of the scale)."""
     from sim.mesh import particle_mesh_3d
 
     scale, power, last, best = (_UNKNOWNS_AT_SCALE_1 / target) ** (1 / _UNKNOWNS_POWER), _UNKNOWNS_POWER, None, None
     for built in range(1, tries + 1):
         pset = scaled_params(base, scale, strain_model)
         pmesh = particle_mesh_3d(pset.geometry, pset.mesh, order=order, comm=comm)
-        n = unknowns(pmesh, degree_u)
+        n = unknowns(pmesh, degree_u, p1_fields)
         if best is None or abs(n / target - 1) < abs(best[3] / target - 1):
             best = (pset, pmesh, scale, n, built)
         if abs(n / target - 1) <= within:
