@@ -210,7 +210,8 @@ def weibull_uniform(modulus: float, sigma: float, *, radius: float = 8e-6, void:
     """Weibull P_f of σ₁ = ``sigma`` (Pa, uniform, DG0) on a hollow sphere (radial mesh) through
     :class:`~sim.fracture.criteria.WeibullIntegral`, against 1 − exp(−(V/V₀)(σ⁺/σ₀)^m).
 
-    Returns {"probability", "closed_form", "volume" (integrated), "exact_volume" (4π(R³ − a³)/3)}."""
+    Returns {"probability", "closed_form", "risk" ((1/V₀) ∫ (σ⁺/σ₀)^m dV), "closed_form_risk" ((V/V₀)(σ⁺/σ₀)^m),
+    "volume" (integrated), "exact_volume" (4π(R³ − a³)/3)}."""
     from dolfinx import fem
 
     from sim.fracture.criteria import WeibullIntegral
@@ -221,8 +222,9 @@ def weibull_uniform(modulus: float, sigma: float, *, radius: float = 8e-6, void:
     field.x.array[:] = sigma
     w = WeibullIntegral(field, pmesh, strength=strength, modulus=modulus, reference_volume=reference_volume)
     volume = 4 / 3 * math.pi * (radius**3 - void**3)
-    closed = -math.expm1(-(volume / reference_volume) * (max(sigma, 0.0) / strength) ** modulus)
-    return {"probability": w.probability(), "closed_form": closed, "volume": w.volume, "exact_volume": volume}
+    risk = volume / reference_volume * (max(sigma, 0.0) / strength) ** modulus
+    return {"probability": w.probability(), "closed_form": -math.expm1(-risk), "risk": w.risk(),
+            "closed_form_risk": risk, "volume": w.volume, "exact_volume": volume}
 
 
 # --------------------------------------------------------------------------- Paris law
