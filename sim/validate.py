@@ -13,9 +13,9 @@ README.md between ``<!-- validate:NAME -->`` and ``<!-- /validate:NAME -->`` fro
 :func:`update_readme`), so the README cannot drift from what the code gives.
 
 The fracture checks (:data:`FRACTURE_CHECKS`) compute their closed-form comparisons with
-:mod:`sim.fracture.verification` (the functions the tests call) and run the ``cracking_liu2024`` and
-``fatigue_wang2021`` scenarios (``--quick`` settings in the fast run); the README gets them as two tables of
-their own, ``fracture`` and ``fracture_targets``.
+:mod:`sim.fracture.verification` (the functions the tests call; the same in both modes) and run the
+``cracking_liu2024`` scenario (its ``--quick`` settings in the fast run) and ``fatigue_wang2021`` (``--full``
+only); the README gets them as two tables of their own, ``fracture`` and ``fracture_targets``.
 """
 from __future__ import annotations
 
@@ -317,20 +317,20 @@ def _check_pf_crack_energy(out: Path, full: bool, comm) -> list[Row]:
         for variant in ("AT1", "AT2"):
             r = straight_crack_toughness(variant, band, comm=comm)
             excess, orders, ratios = r["excess"], r["orders"], r["ell_over_h"]
-            at4, last = excess[ratios.index(4)], -1
+            at4 = excess[ratios.index(4)]
             factors = ", ".join(f"{f:.5g}" for f in r["toughness_factor"])
             order_text = "orders " + ", ".join(f"{o:.2f}" for o in orders)
             if band:
-                term = r["band_term"][last]
-                corrected = (1 + excess[last]) / (1 + term) - 1
+                term = r["band_term"][-1]
+                corrected = (1 + excess[-1]) / (1 + term) - 1
                 ok = (min(excess) > 0 and at4 < 0.15 and all(abs(o - 1) < 0.15 for o in orders[1:])
-                      and abs(excess[last] / term - 1) < 0.1)
+                      and abs(excess[-1] / term - 1) < 0.1)
                 rows.append(Row("verification", f"phase field {variant}: crack band one element wide, dissipated energy "
                                 f"/ (G_c × area) at ℓ/h = {', '.join(map(str, ratios))}", "1 + h/(c_w ℓ) + …", factors,
                                 "-", "excess > 0, < 15 % at ℓ/h = 4; order 1 ± 0.15 (ℓ/h ≥ 2); excess at ℓ/h = 8 "
                                 "within 10 % of h/(c_w ℓ)", ok,
-                                f"{order_text}; excess at ℓ/h = 8: {excess[last]:.4g} vs h/(c_w ℓ) = {term:.4g} "
-                                f"(ratio {excess[last] / term:.3f}); with the correction, G_eff/(G_c (1 + h/(c_w ℓ))) − 1 "
+                                f"{order_text}; excess at ℓ/h = 8: {excess[-1]:.4g} vs h/(c_w ℓ) = {term:.4g} "
+                                f"(ratio {excess[-1] / term:.3f}); with the correction, G_eff/(G_c (1 + h/(c_w ℓ))) − 1 "
                                 f"= {corrected:+.2g}", "both"))
             else:
                 ok = min(excess) > 0 and at4 < 0.005 and all(abs(o - 2) < 0.1 for o in orders)
@@ -679,13 +679,13 @@ def _check_fatigue(out: Path, full: bool, comm) -> list[Row]:
     rows = []
     for model, what, detail in (
             ("paris", f"Paris law at the max-principal hot spots ({case.settings.get('geometry', 'hollow')})",
-             f"hot spot at {paris['fresh']['hot_spot_location']} / {paris['aged']['hot_spot_location']}; stress range "
-             f"{_mpa(paris['fresh']['stress_range_Pa'])} / {_mpa(paris['aged']['stress_range_Pa'])} MPa; a_c "
-             f"{_um(paris['fresh']['critical_size_m'])} / {_um(paris['aged']['critical_size_m'])} µm; a0, C, m, K_Ic "
-             "ASSUMED (PyBaMM graphite/NMC, LiMn₂O₄)"),
+             (f"hot spot at {paris['fresh']['hot_spot_location']} / {paris['aged']['hot_spot_location']}; stress "
+              f"range {_mpa(paris['fresh']['stress_range_Pa'])} / {_mpa(paris['aged']['stress_range_Pa'])} MPa; a_c "
+              f"{_um(paris['fresh']['critical_size_m'])} / {_um(paris['aged']['critical_size_m'])} µm; a₀, C, m, K_Ic "
+              "ASSUMED (PyBaMM graphite/NMC, LiMn₂O₄)")),
             ("phase_field", "AT2 phase-field fatigue (Carrara 2020) with cycle jumping, 1D hollow sphere",
-             f"{pf['fresh']['computed_cycles']} / {pf['aged']['computed_cycles']} cycles computed; α_T "
-             f"{pf['aged']['alpha_threshold_J_m3']:.3g} J/m³ = G_c/(12ℓ), ℓ and G_c ASSUMED")):
+             (f"{pf['fresh']['computed_cycles']} / {pf['aged']['computed_cycles']} cycles computed; α_T "
+              f"{pf['aged']['alpha_threshold_J_m3']:.3g} J/m³ = G_c/(12ℓ), ℓ and G_c ASSUMED"))):
         fresh, aged = (s[model][k]["cycles_to_onset"] for k in ("fresh", "aged"))
         horizon = horizons[model]
         ratio = s["ratio_fresh_to_aged"][model]

@@ -8,8 +8,8 @@ from mpi4py import MPI
 
 from sim.fracture.options import PhaseFieldOptions
 from sim.fracture.phase_field import C_W, PhaseField, principal_strains
-from sim.fracture.verification import E, ELL, GC, bar_peak_stress, loaded_bar, peak_stress_closed_form, \
-    straight_crack_toughness
+from sim.fracture.verification import (ELL, GC, E, bar_peak_stress, loaded_bar, peak_stress_closed_form,
+                                      straight_crack_toughness)
 
 
 @pytest.mark.parametrize("variant", ["AT1", "AT2"])

@@ -124,7 +124,7 @@ def straight_crack_toughness(variant: str, band: bool, ratios=RATIOS, comm=None)
         shift = h / 2 if band else 0.0
         msh = mesh.create_interval(comm, int(2 * half / h) + (1 if band else 0), [-half - shift, half + shift])
         u = fem.Function(fem.functionspace(msh, ("Lagrange", 1)))
-        crack = (lambda x: np.abs(x[0]) < 0.5001 * h) if band else (lambda x: np.isclose(x[0], 0.0))
+        crack = (lambda x, h=h: np.abs(x[0]) < 0.5001 * h) if band else (lambda x: np.isclose(x[0], 0.0))
         pf = PhaseField(u, [], uniaxial, 0.0, E / 2, weight=1.0, factor=1.0, structure="diagonal",
                         fracture=PhaseFieldOptions(variant=variant, split="none"), Gc=GC, ell=ell,
                         initial_crack=crack)
