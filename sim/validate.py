@@ -655,7 +655,7 @@ def _crack_path_row(path: dict, fraction: float, g_critical: float) -> Row:
         ours, ok = _place(half["location"], half.get("in_bridge_of")), half.get("in_bridge_of") is not None
     first = "" if half is None else f"d ≥ 0.5 first at t = {half['t_s']:.3g} s, {100 * half['dod']:.3g} % DOD; "
     extent = path.get("d_half_reach_from_centre_m")
-    state = "; ".join(f"{label} {path[key]:{spec}}{unit}" for key, label, spec, unit in (
+    state = ", ".join(f"{label} {path[key]:{spec}}{unit}" for key, label, spec, unit in (
         ("damage_max", "d_max", ".3g", ""), ("crack_area_m2", "crack area", ".2g", " m²")) if path.get(key) is not None)
     return Row("Liu 2024", f"crack path: 10C discharge with G_c = {path['fracture_energy_J_m2']:.2g} J/m² (G_c*/"
                f"{g_critical / path['fracture_energy_J_m2']:.0f}): where d ≥ 0.5 first", "the void–pore bridge "
