@@ -11,6 +11,11 @@ produced it ("fast", "full", or "both" when the two modes compute the same thing
 from one mode is never mistaken for the other. ``--full --readme`` also rewrites the tables of
 README.md between ``<!-- validate:NAME -->`` and ``<!-- /validate:NAME -->`` from the run (see
 :func:`update_readme`), so the README cannot drift from what the code gives.
+
+The fracture checks (:data:`FRACTURE_CHECKS`) compute their closed-form comparisons with
+:mod:`sim.fracture.verification` (the functions the tests call; the same in both modes) and run the
+``cracking_liu2024`` and ``fatigue_wang2021`` scenarios (their ``--quick`` settings in the fast run); the
+README gets them as two tables of their own, ``fracture`` and ``fracture_targets``.
 """
 from __future__ import annotations
 
@@ -46,6 +51,7 @@ class Row:
     ok: bool | None
     note: str = ""
     mode: str = ""        # "fast", "full" or "both"; filled in by the driver when a check leaves it empty
+    check: str = ""       # the CHECKS name that produced the row (filled in by the driver)
 
 
 def register(sub) -> None:
@@ -99,7 +105,7 @@ def validate(out_dir, *, full: bool = False, comm=None, only: tuple[str, ...] | 
             rows = []
         timings[name] = time.perf_counter() - t0
         for r in rows:
-            r.mode = r.mode or ("full" if full else "fast")
+            r.mode, r.check = r.mode or ("full" if full else "fast"), name
             r.ok = None if r.ok is None else bool(r.ok)   # numpy booleans would not survive report.json
         (targets if kind == "target" else verification).extend(asdict(r) for r in rows)
     report = out / "report.md"
@@ -284,6 +290,138 @@ def _check_liu_convergence(out: Path, full: bool, comm) -> list[Row]:
                 f"levels (size_inner um / size_outer um / cells / hoop Pa): {table}", "full")]
 
 
+# --------------------------------------------------------------------------- fracture (sim.fracture.verification)
+def _check_pf_bar(out: Path, full: bool, comm) -> list[Row]:
+    """Phase field, homogeneous bar: peak stress vs √(3EG_c/(8ℓ)) (AT1) and (9/16)√(EG_c/(3ℓ)) (AT2)."""
+    from sim.fracture.verification import PEAK_GRID, bar_peak_stress
+
+    formula = {"AT1": "√(3EG_c/(8ℓ))", "AT2": "(9/16)√(EG_c/(3ℓ))"}
+    rows = []
+    for variant in ("AT1", "AT2"):
+        r = bar_peak_stress(variant, comm=comm)
+        rows.append(Row("verification", f"phase field {variant}: homogeneous bar (displacement-driven, no split), "
+                        f"peak stress vs {formula[variant]}", f"{r['closed_form']:.5g} (E = G_c = 1, ℓ = 0.1)",
+                        f"{r['relative_error']:+.2g}", "relative", "within ±1 %, softening after the peak",
+                        abs(r["relative_error"]) < 0.01 and r["interior"],
+                        f"peak {r['peak']:.5g} on {PEAK_GRID} strain points up to 2√(G_c/(Eℓ)); 20 P1 cells", "both"))
+    return rows
+
+
+def _check_pf_crack_energy(out: Path, full: bool, comm) -> list[Row]:
+    """Phase field, straight crack across a bar: G_eff/G_c at ℓ/h = 1, 2, 4, 8 and its order (node-aligned
+    crack: 1 + O((h/ℓ)²); a band one element wide: 1 + h/(c_w ℓ) + …, Bourdin–Francfort–Marigo 2008)."""
+    from sim.fracture.verification import straight_crack_toughness
+
+    rows = []
+    for band in (False, True):
+        for variant in ("AT1", "AT2"):
+            r = straight_crack_toughness(variant, band, comm=comm)
+            excess, orders, ratios = r["excess"], r["orders"], r["ell_over_h"]
+            at4 = excess[ratios.index(4)]
+            factors = ", ".join(f"{f:.5g}" for f in r["toughness_factor"])
+            order_text = "orders " + ", ".join(f"{o:.2f}" for o in orders)
+            if band:
+                term = r["band_term"][-1]
+                corrected = (1 + excess[-1]) / (1 + term) - 1
+                ok = (min(excess) > 0 and at4 < 0.15 and all(abs(o - 1) < 0.15 for o in orders[1:])
+                      and abs(excess[-1] / term - 1) < 0.1)
+                rows.append(Row("verification", f"phase field {variant}: crack band one element wide, dissipated energy "
+                                f"/ (G_c × area) at ℓ/h = {', '.join(map(str, ratios))}", "1 + h/(c_w ℓ) + …", factors,
+                                "-", "excess > 0, < 15 % at ℓ/h = 4; order 1 ± 0.15 (ℓ/h ≥ 2); excess at ℓ/h = 8 "
+                                "within 10 % of h/(c_w ℓ)", ok,
+                                f"{order_text}; excess at ℓ/h = 8: {excess[-1]:.4g} vs h/(c_w ℓ) = {term:.4g} "
+                                f"(ratio {excess[-1] / term:.3f}); with the correction, G_eff/(G_c (1 + h/(c_w ℓ))) − 1 "
+                                f"= {corrected:+.2g}", "both"))
+            else:
+                ok = min(excess) > 0 and at4 < 0.005 and all(abs(o - 2) < 0.1 for o in orders)
+                rows.append(Row("verification", f"phase field {variant}: node-aligned straight crack, dissipated energy "
+                                f"/ (G_c × area) at ℓ/h = {', '.join(map(str, ratios))}", "1 + O((h/ℓ)²)", factors, "-",
+                                "excess > 0, < 0.5 % at ℓ/h = 4; order 2 ± 0.1", ok, order_text, "both"))
+    return rows
+
+
+def _check_strength_onset(out: Path, full: bool, comm) -> list[Row]:
+    """Strength onset time on a galvanostatic solid sphere (1C charge) vs the closed-form surface hoop stress."""
+    from sim.fracture.verification import ONSET_LEVELS, strength_onset_convergence
+
+    r = strength_onset_convergence(out, comm=comm)
+    errors, orders = r["errors"], r["orders"]
+    places = {(s["fracture"]["onset"] or {}).get("location") for s in r["summaries"]}
+    ok = errors[-1] < 0.01 and errors[0] > errors[1] > errors[2] and orders[-1] > 0.8 and places == {"outer"}
+    levels = ", ".join(f"{n} cells / Δt = t_onset/{steps}" for n, steps in ONSET_LEVELS)
+    return [Row("verification", "strength onset (σ₁ ≥ σ_f) on a galvanostatic solid sphere, 1C "
+                "charge: onset time vs the closed-form surface hoop stress (Crank + Timoshenko)",
+                f"{r['t_onset_s']:.4g} s (σ_f = 0.6 × steady hoop = {r['strength_Pa'] / 1e6:.3g} MPa)",
+                f"{errors[-1]:.2g}", "relative", "< 1 % at 40 cells, decreasing, order > 0.8, at the outer surface",
+                ok, f"{levels}: errors {', '.join(f'{e:.2g}' for e in errors)}, orders "
+                f"{', '.join(f'{o:.2f}' for o in orders)} (h and Δt halved together); onset at {', '.join(sorted(map(str, places)))}",
+                "both")]
+
+
+def _check_weibull(out: Path, full: bool, comm) -> list[Row]:
+    """Weibull P_f of a uniform σ₁ on a hollow sphere vs 1 − exp(−(V/V₀)(σ⁺/σ₀)^m): the risk (V/V₀)(σ/σ₀)^m and
+    P_f, with V₀ chosen so that P_f spans 0.003-0.5 (a P_f of 1 would agree with anything)."""
+    from sim.fracture.verification import weibull_uniform
+
+    v0 = 1e-15
+    cases = [(m, s) for m in (2.0, 5.5) for s in (3e7, 6e7)]
+    results = [weibull_uniform(m, s, reference_volume=v0, comm=comm) for m, s in cases]
+    error = max(max(abs(w["risk"] / w["closed_form_risk"] - 1), abs(w["probability"] / w["closed_form"] - 1))
+                for w in results)
+    volume = max(abs(w["volume"] / w["exact_volume"] - 1) for w in results)
+    compressed = weibull_uniform(5.5, -5e8, reference_volume=v0, comm=comm)["probability"]
+    values = ", ".join(f"{w['probability']:.3g} (m = {m:g}, {s / 1e6:g} MPa)" for (m, s), w in zip(cases, results))
+    return [Row("verification", "Weibull failure probability of a uniform σ₁ on a hollow sphere (R = 8 µm, a = 2 µm, "
+                "V₀ = 1000 µm³, σ₀ = 100 MPa)", "1 − exp(−(V/V₀)(σ/σ₀)^m)", f"{error:.2g}", "relative",
+                "risk and P_f within 1e-10; P_f = 0 in compression", error < 1e-10 and compressed == 0.0,
+                f"P_f {values}; volume error {volume:.1g}; P_f at −500 MPa {compressed:g}", "both")]
+
+
+def _check_paris(out: Path, full: bool, comm) -> list[Row]:
+    """Paris law: cycles to failure, closed form vs the quadrature of ∫ da/(C ΔK^m) and the numerical a(N)."""
+    from sim.fracture.verification import paris_life
+
+    exponents = (2.0, 2.2, 4.0)
+    lives = [paris_life(m) for m in exponents]
+    quad_error = max(abs(r["closed_form"] / r["integral"] - 1) for r in lives)
+    num_error = max(abs(r["numerical"] / r["closed_form"] - 1) for r in lives)
+    path_error = max(_max_relative(r["a_numerical"], r["a_closed_form"]) for r in lives)
+    ok = quad_error < 1e-9 and num_error < 1e-6 and path_error < 1e-6 and all(r["failed_by_twice_life"] for r in lives)
+    return [Row("verification", "Paris-law cycles to failure (a₀ = 20 nm, Δσ = 80 MPa, σ_max = 100 MPa, "
+                "K_Ic = 0.5 MPa·m^½, Y = 1.12, m = 2, 2.2, 4): closed form vs quadrature of the integral",
+                "∫ da/(C ΔK^m) from a₀ to a_c", f"{quad_error:.2g}", "relative",
+                "< 1e-9; the numerical a(N) and its failure cycle within 1e-6", ok,
+                f"N_f {', '.join(format(r['closed_form'], '.4g') for r in lives)}; numerical integration: failure cycle "
+                f"within {num_error:.1g}, a(N) within {path_error:.1g} of the closed-form a(N)", "both")]
+
+
+def _check_pf_fatigue(out: Path, full: bool, comm) -> list[Row]:
+    """Phase-field fatigue (Carrara 2020) of a homogeneous AT2 bar: cycles to d = 0.4 vs the hand recursion,
+    and cycle jumping vs cycle by cycle."""
+    from sim.fracture.verification import FATIGUE_FAILED, cycled_bar, homogeneous_fatigue_cycles
+
+    expected = homogeneous_fatigue_cycles()
+    _, every, _ = cycled_bar(jump=False, comm=comm)
+    _, jumped, _ = cycled_bar(jump=True, comm=comm)
+    n, nj = every.cycles_to_failure, jumped.cycles_to_failure
+    quantity = f"phase-field fatigue (AT2, Carrara 2020), bar cycled 0 → ε_a with ψ_a = α_T/30: cycles to d = {FATIGUE_FAILED:g}"
+    rows = [Row("verification", f"{quantity}, cycle by cycle", f"{expected} (homogeneous recursion)", f"{n}", "cycles",
+                "equal", n is not None and n == expected,
+                "recursion: d = ψ_a/(ψ_a + f(ᾱ) G_c/(2ℓ)), ᾱ += g(d) ψ_a per cycle", "both")]
+    ok = n is not None and nj is not None and abs(nj / n - 1) < 0.03 and jumped.computed_cycles < n / 8
+    rows.append(Row("verification", f"{quantity}, with cycle jumping", f"{n} (cycle by cycle)", f"{nj}", "cycles",
+                    "within 3 %, fewer than 1/8 of the cycles computed", ok,
+                    f"{'-' if nj is None or n is None else f'{nj / n - 1:+.2g}'} relative; {jumped.computed_cycles} "
+                    f"cycles computed (the fatigue factor changes ≤ 10 % per jump)", "both"))
+    return rows
+
+
+def _max_relative(a, b) -> float:
+    """max |a/b − 1| over two arrays."""
+    import numpy as np
+    return float(np.max(np.abs(np.asarray(a) / np.asarray(b) - 1)))
+
+
 # --------------------------------------------------------------------------- published targets
 def _check_csernica(out: Path, full: bool, comm) -> list[Row]:
     """Csernica 2021 rows from the oxygen helper's ``validation/csernica2021/validate.py``."""
@@ -443,6 +581,137 @@ def _check_wang(out: Path, full: bool, comm) -> list[Row]:
     return rows
 
 
+def _check_cracking(out: Path, full: bool, comm) -> list[Row]:
+    """Liu 2024 "cracks nucleate inside, at the void–pore bridge, at 10C and not at 0.1C" through the shipped
+    ``cracking_liu2024`` scenario (``--quick`` settings in fast mode: discharge only, coarse mesh)."""
+    from sim.scenarios import run_scenario
+
+    s = run_scenario(SCENARIOS / "cracking_liu2024.toml", out, quick=not full, comm=comm)
+    runs, crit, mesh = s["runs"], s["critical"], s["mesh"]
+    fast, slow = runs["discharge_10C"], runs["discharge_0.1C"]
+    where = (f"{'quick' if s.get('quick') else 'shipped'} settings: {mesh['cells']} cells, ℓ/h = "
+             f"{mesh['ell_over_h_inner']:.2g} at the void and pores, {s['geometry']}, {s['strain_model']} strain, "
+             f"AT2 {s['phase_field']['split']}")
+    sigma_f, g_c = s["tensile_strength_Pa"], s["fracture_energy_J_m2"]
+    rows = [Row("Liu 2024", "discharge at 10C: where the largest σ₁ sits (the crack nucleation site)",
+                "inside: the void–pore bridge", _place(fast["max_principal_location"], fast["max_principal_in_bridge_of"]),
+                "-", "in a void–pore bridge", fast["max_principal_in_bridge_of"] is not None,
+                f"σ₁ peak {fast['max_principal_max_Pa'] / 1e6:.3g} MPa at {100 * fast['max_principal_at_dod']:.3g} % DOD "
+                f"(0.1C: {slow['max_principal_max_Pa'] / 1e6:.3g} MPa at "
+                f"{_place(slow['max_principal_location'], slow['max_principal_in_bridge_of'])}); {where}")]
+    d = crit["discharge"]
+    ratio = d["stress_ratio_10C_to_0p1C_final"]
+    rows.append(Row("Liu 2024", "discharge: max σ₁ at 10C / at 0.1C, at 20 % DOD", "~100 (cracks at 10C, not at 0.1C)",
+                    f"{ratio:.4g}", "-", "within x2 of 100", 50 <= ratio <= 200,
+                    f"bridge-point hoop ratio {d['bridge_hoop_ratio_10C_to_0p1C_final']:.4g}; quasi-steady: stress ∝ current"))
+    low, high = d["strength_window_Pa"]
+    on = d["onset_10C_at_critical_strength"]
+    rows.append(Row("Liu 2024", "σ_f window in which the discharge cracks at 10C and not at 0.1C (strength criterion, "
+                    "exact: max σ₁ over each run)", "cracks at 10C, not at 0.1C", f"({low / 1e6:.3g}, {high / 1e6:.3g}]",
+                    "MPa", f"the set's σ_f = {sigma_f / 1e6:.3g} MPa inside", low < sigma_f <= high,
+                    f"σ_f is ASSUMED ({s['tensile_strength_source']}); at σ_f = {high / 1e6:.3g} MPa the 10C onset is at "
+                    + ("-" if on is None else f"{100 * on['dod']:.3g} % DOD near {on['location']}")))
+    g_low, g_high = d["fracture_energy_window_J_m2"]
+    check = d.get("verification")
+    rerun = ("" if check is None else f"; a re-run at G_c* = {check['fracture_energy_J_m2']:.3g} J/m² gives d_max = "
+             f"{check['damage_max']:.3g} (0.01 if the estimate holds)")
+    rows.append(Row("Liu 2024", "G_c window in which the discharge cracks (d_max ≥ 0.01) at 10C and not at 0.1C (AT2 "
+                    "phase field)", "cracks at 10C, not at 0.1C", f"({g_low:.2g}, {g_high:.2g}]", "J/m^2",
+                    f"the set's G_c = {g_c:.3g} J/m² inside", g_low < g_c <= g_high,
+                    f"G_c is ASSUMED ({s['fracture_energy_source']}; K_Ic: {s['fracture_toughness_source']}); estimate "
+                    f"G_c* = G_c d_max/0.01 (AT2, d ≈ 2ℓH/G_c for d ≪ 1); d_max at the set's G_c "
+                    f"{fast['damage_max']:.2g} (10C), {slow['damage_max']:.2g} (0.1C){rerun}"))
+    charge = runs.get("charge_10C")
+    if charge is not None:
+        c = crit.get("charge", {})
+        windows = "" if not c else (
+            f"; windows σ_f ({c['strength_window_Pa'][0] / 1e6:.3g}, {c['strength_window_Pa'][1] / 1e6:.3g}] MPa, "
+            f"G_c ({c['fracture_energy_window_J_m2'][0]:.2g}, {c['fracture_energy_window_J_m2'][1]:.2g}] J/m² "
+            f"(the outer mesh does not resolve ℓ: damage not converged there)")
+        rows.append(Row("Liu 2024", "charge (delithiation) at 10C: where the largest σ₁ sits", "the outer surface "
+                        "(the contrast to discharge; not Liu's claim)",
+                        _place(charge["max_principal_location"], charge["max_principal_in_bridge_of"]), "-", "outer",
+                        charge["max_principal_location"] == "outer",
+                        f"σ₁ peak {charge['max_principal_max_Pa'] / 1e6:.3g} MPa (0.1C: "
+                        f"{runs['charge_0.1C']['max_principal_max_Pa'] / 1e6:.3g} MPa){windows}"))
+    if "crack_path" in s:
+        rows.append(_crack_path_row(s["crack_path"], s["capacity_fraction"], d["critical_fracture_energy_10C_J_m2"]))
+    return rows
+
+
+def _place(location: str, bridge: str | None) -> str:
+    return f"{location} (bridge of {bridge} to the void)" if bridge else location
+
+
+def _crack_path_row(path: dict, fraction: float, g_critical: float) -> Row:
+    """The crack-path run as the scenario reports it: where d ≥ 0.5 first, how far it got (status, failure)."""
+    half, status, failure = path.get("d_half_onset"), path.get("status"), path.get("failure")
+    reached = f"{status}: t = {path['t_end_s']:.3g} s, {100 * path['dod_end']:.3g} % of {100 * fraction:.3g} % DOD"
+    if failure:
+        reached += f" (failure: {failure.get('message')})"
+    if half is None:
+        ours, ok = "d < 0.5 everywhere", (False if status == "completed" else None)
+    else:
+        ours, ok = _place(half["location"], half.get("in_bridge_of")), half.get("in_bridge_of") is not None
+    onset = path.get("damage_onset")
+    first = ("" if onset is None else f"first d > 0.01 at {onset['location']} (t = {onset['t_s']:.3g} s); ") + (
+        "" if half is None else f"d ≥ 0.5 first at t = {half['t_s']:.3g} s, {100 * half['dod']:.3g} % DOD; ")
+    extent = path.get("d_half_reach_from_centre_m")
+    state = ", ".join(f"{label} {path[key]:{spec}}{unit}" for key, label, spec, unit in (
+        ("damage_max", "d_max", ".3g", ""), ("crack_area_m2", "crack area", ".2g", " m²")) if path.get(key) is not None)
+    return Row("Liu 2024", f"crack path: 10C discharge with G_c = {path['fracture_energy_J_m2']:.2g} J/m² (G_c*/"
+               f"{g_critical / path['fracture_energy_J_m2']:.0f}): where d ≥ 0.5 first", "the void–pore bridge "
+               "(nucleates inside)", ours, "-", "in a void–pore bridge (n/a if the run failed before d = 0.5)", ok,
+               f"{first}{reached}; {state}" + ("" if not extent else f", d ≥ 0.5 reaches {extent * 1e6:.3g} µm from the centre"))
+
+
+def _check_fatigue(out: Path, full: bool, comm) -> list[Row]:
+    """Wang 2021 "aged particles crack": cycles to crack onset, fresh vs aged, by the Paris law and by
+    phase-field fatigue (shipped ``fatigue_wang2021`` scenario; its ``--quick`` settings in fast mode, 16 s on
+    idle cores: 1D hollow Paris runs, a shorter phase-field horizon)."""
+    from sim.scenarios import run_scenario
+    from sim.scenarios.case import load_case
+
+    path = SCENARIOS / "fatigue_wang2021.toml"
+    case = load_case(path, quick=not full)
+    s = run_scenario(path, out, quick=not full, comm=comm)
+    horizons = {"paris": case.integer("cycles", 1_000_000), "phase_field": case.integer("pf_cycles", 100_000)}
+    paris, pf = s["paris"], s["phase_field"]
+    rows = []
+    for model, what, detail in (
+            ("paris", f"Paris law at the max-principal hot spots ({case.settings.get('geometry', 'hollow')})",
+             (f"hot spot at {paris['fresh']['hot_spot_location']} / {paris['aged']['hot_spot_location']}; stress "
+              f"range {_mpa(paris['fresh']['stress_range_Pa'])} / {_mpa(paris['aged']['stress_range_Pa'])} MPa; a_c "
+              f"{_um(paris['fresh']['critical_size_m'])} / {_um(paris['aged']['critical_size_m'])} µm; a₀, C, m, K_Ic "
+              "ASSUMED (PyBaMM graphite/NMC, LiMn₂O₄)")),
+            ("phase_field", "AT2 phase-field fatigue (Carrara 2020) with cycle jumping, 1D hollow sphere",
+             (f"{pf['fresh']['computed_cycles']} / {pf['aged']['computed_cycles']} cycles computed; α_T "
+              f"{pf['aged']['alpha_threshold_J_m3']:.3g} J/m³ = G_c/(12ℓ), ℓ and G_c ASSUMED"))):
+        fresh, aged = (s[model][k]["cycles_to_onset"] for k in ("fresh", "aged"))
+        horizon = horizons[model]
+        ratio = s["ratio_fresh_to_aged"][model]
+        ratio = (f"{ratio:.3g}" if ratio is not None else f"> {horizon / aged:.3g}" if aged else "-")
+        ok = None if aged is None and fresh is None else (aged is not None and (fresh is None or aged < fresh))
+        rows.append(Row("Wang 2021", f"1C cycles (4.6 ↔ 2.8 V) to crack onset, fresh / aged: {what}",
+                        "aged cracks sooner", f"{_cycles(fresh, horizon)} / {_cycles(aged, horizon)}", "cycles",
+                        "aged < fresh", ok,
+                        f"ratio fresh/aged {ratio}; {detail}; the counts rest on the "
+                        "assumed constants, the ordering on the stress ranges"))
+    return rows
+
+
+def _cycles(n, horizon: int) -> str:
+    return f"> {horizon:.3g} (none)" if n is None else f"{n:.3g}"
+
+
+def _mpa(v) -> str:
+    return "-" if v is None else f"{v / 1e6:.3g}"
+
+
+def _um(v) -> str:
+    return "-" if v is None else f"{v * 1e6:.3g}"
+
+
 CHECKS = {
     "wh_closed_form": ("verification", _check_wh_closed_form),
     "wh_fe_solver": ("verification", _check_wh_fe),
@@ -456,7 +725,18 @@ CHECKS = {
     "liu2024_calibrated": ("target", _check_liu_calibrated),
     "li2019_gitt": ("target", _check_gitt),
     "wang2021_aging": ("target", _check_wang),
+    "pf_bar_peak": ("verification", _check_pf_bar),
+    "pf_crack_energy": ("verification", _check_pf_crack_energy),
+    "strength_onset": ("verification", _check_strength_onset),
+    "weibull": ("verification", _check_weibull),
+    "paris_life": ("verification", _check_paris),
+    "pf_fatigue_bar": ("verification", _check_pf_fatigue),
+    "cracking_liu2024": ("target", _check_cracking),
+    "fatigue_wang2021": ("target", _check_fatigue),
 }
+# the fracture rows go to their own README tables (fracture, fracture_targets), not to targets/verification
+FRACTURE_CHECKS = ("pf_bar_peak", "pf_crack_energy", "strength_onset", "weibull", "paris_life", "pf_fatigue_bar",
+                   "cracking_liu2024", "fatigue_wang2021")
 
 
 # --------------------------------------------------------------------------- report
@@ -515,16 +795,25 @@ def convergence_table(verification) -> list[str]:
 
 def update_readme(result, readme: Path = README) -> list[str]:
     """Replace the text between ``<!-- validate:NAME -->`` and ``<!-- /validate:NAME -->`` in ``readme`` with
-    the tables of a full run (NAME: targets, verification, liu_convergence); returns the names rewritten."""
+    the tables of a full run (NAME: targets, verification, liu_convergence, and fracture / fracture_targets:
+    the rows of :data:`FRACTURE_CHECKS`, which the first two leave out); returns the names rewritten. A table
+    without rows leaves its markers' text alone."""
     if not result.get("full"):
         raise ValueError("README tables come from a --full run")
-    tables = {"targets": target_table(result["targets"]), "verification": verification_table(result["verification"]),
-              "liu_convergence": convergence_table(result["verification"])}
+
+    def split(rows, fracture: bool):
+        return [r for r in rows if (r.get("check") in FRACTURE_CHECKS) == fracture]
+    targets, verification = result["targets"], result["verification"]
+    tables = {"targets": target_table(split(targets, False)),
+              "verification": verification_table(split(verification, False)),
+              "liu_convergence": convergence_table(verification),
+              "fracture": verification_table(split(verification, True)),
+              "fracture_targets": target_table(split(targets, True))}
     text = readme.read_text()
     done = []
     for name, lines in tables.items():
         pattern = re.compile(rf"(<!-- validate:{name} -->\n).*?(<!-- /validate:{name} -->)", re.S)
-        if lines and pattern.search(text):
+        if len(lines) > 2 and pattern.search(text):      # header and separator alone: nothing to write
             body = "\n".join(lines) + "\n"
             text = pattern.sub(lambda m: m.group(1) + body + m.group(2), text)
             done.append(name)

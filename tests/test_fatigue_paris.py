@@ -7,10 +7,9 @@ import math
 
 import numpy as np
 import pytest
-from scipy.integrate import quad
 
 from sim.errors import InputError
-from sim.fracture import fatigue
+from sim.fracture import fatigue, verification
 
 C, Y = 3.9e-20, 1.12
 
@@ -18,22 +17,23 @@ C, Y = 3.9e-20, 1.12
 @pytest.mark.parametrize("m", [2.0, 2.2, 4.0])
 def test_closed_form_cycles_to_failure_is_the_paris_integral(m):
     a0, d_sigma, s_max, k_ic = 20e-9, 8e7, 1e8, 0.5e6
-    a_c = fatigue.critical_size(k_ic, s_max, Y)
+    r = verification.paris_life(m, a0=a0, delta_sigma=d_sigma, sigma_max=s_max, toughness=k_ic, coefficient=C,
+                                geometry_factor=Y)
+    a_c, n_f = r["a_c"], r["closed_form"]
     assert Y * s_max * math.sqrt(math.pi * a_c) == pytest.approx(k_ic, rel=1e-12)
-    n_f = fatigue.cycles_to_failure(a0, a_c, d_sigma, coefficient=C, exponent=m, geometry_factor=Y)
-    integral, _ = quad(lambda a: 1.0 / (C * (Y * d_sigma * math.sqrt(math.pi * a)) ** m), a0, a_c,
-                       epsabs=0, epsrel=1e-12, limit=200, points=[10 * a0, 100 * a0])
-    assert n_f == pytest.approx(integral, rel=1e-9)
+    assert n_f == pytest.approx(fatigue.cycles_to_failure(a0, a_c, d_sigma, coefficient=C, exponent=m,
+                                                          geometry_factor=Y), rel=1e-15)
+    assert n_f == pytest.approx(r["integral"], rel=1e-9)
     # the numerical integrator reaches a_c at the same cycle, and follows the closed-form a(N)
-    cycles = np.linspace(0.0, 0.999 * n_f, 7)
-    a, n_num = fatigue.crack_growth(a0, d_sigma, np.append(cycles, 2 * n_f), coefficient=C, exponent=m,
-                                    geometry_factor=Y, a_c=a_c)
-    assert n_num == pytest.approx(n_f, rel=1e-6)
+    assert r["numerical"] == pytest.approx(n_f, rel=1e-6)
+    cycles = r["cycles"]
+    assert cycles[-1] == pytest.approx(0.999 * n_f) and len(cycles) == 7
     b = C * (Y * d_sigma * math.sqrt(math.pi)) ** m
     exact = (np.exp(b * cycles) * a0 if m == 2 else
              (a0 ** (1 - m / 2) + (1 - m / 2) * b * cycles) ** (1 / (1 - m / 2)))
-    assert a[:-1] == pytest.approx(exact, rel=1e-6)
-    assert np.isnan(a[-1])                               # failed before 2 N_f
+    assert r["a_closed_form"] == pytest.approx(exact, rel=1e-12)
+    assert r["a_numerical"] == pytest.approx(exact, rel=1e-6)
+    assert r["failed_by_twice_life"]
 
 
 def test_degenerate_cycles():

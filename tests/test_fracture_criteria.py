@@ -15,13 +15,12 @@ import math
 import dolfinx_solver  # noqa: F401  (loads MPI before dolfinx)
 import numpy as np
 import pytest
-from scipy.optimize import brentq
 
-from sim.fracture import criteria
+from sim.fracture import criteria, verification
 from sim.params import load_params
 
 E, NU = 150e9, 0.3
-LINEAR_DV = {"x": [0.0, 1.0], "y": [0.0, 2.0], "x_unit": "", "y_unit": "%"}   # ΔV/V0 = 0.02 x
+R_LMR = load_params("lmr_default").geometry.particle_radius      # the onset sphere
 
 
 def test_flaw_energy_release_rates_match_the_formulas():
@@ -48,31 +47,19 @@ def test_first_crossing_interpolates_linearly():
     assert criteria.first_crossing(0.0, 0.9, 1.0, 1.0) == pytest.approx(1.0)
 
 
-def _uniform_dg0(pmesh, value):
-    from dolfinx import fem
-
-    f = fem.Function(fem.functionspace(pmesh.mesh, ("DG", 0)))
-    f.x.array[:] = value
-    return f
-
-
 @pytest.mark.parametrize("modulus", [2.0, 5.5])
 def test_weibull_probability_of_a_uniform_field(modulus):
-    from mpi4py import MPI
-
-    from sim.mesh import radial_mesh
-
     R, a, v0, s0 = 8e-6, 2e-6, 1e-18, 1e8
     volume = 4 / 3 * math.pi * (R**3 - a**3)
-    pmesh = radial_mesh(R, a, n_cells=7, comm=MPI.COMM_WORLD)
     for sigma in (3e7, 6e7):
-        field = _uniform_dg0(pmesh, sigma)
-        w = criteria.WeibullIntegral(field, pmesh, strength=s0, modulus=modulus, reference_volume=v0)
-        assert w.volume == pytest.approx(volume, rel=1e-12)
+        w = verification.weibull_uniform(modulus, sigma, radius=R, void=a, reference_volume=v0, strength=s0)
+        assert w["volume"] == pytest.approx(volume, rel=1e-12)
         expected = 1 - math.exp(-(volume / v0) * (sigma / s0) ** modulus)
-        assert w.probability() == pytest.approx(expected, rel=1e-10)
-    field.x.array[:] = -5e8                  # compression never breaks a weakest link
-    assert w.probability() == 0.0
+        assert w["closed_form"] == pytest.approx(expected, rel=1e-14)
+        assert w["probability"] == pytest.approx(expected, rel=1e-10)
+        assert w["risk"] == pytest.approx((volume / v0) * (sigma / s0) ** modulus, rel=1e-10)
+    # compression never breaks a weakest link
+    assert verification.weibull_uniform(modulus, -5e8, radius=R, void=a)["probability"] == 0.0
 
 
 def test_weibull_risk_of_a_linear_field_on_a_sphere_and_an_axisymmetric_ball():
@@ -101,51 +88,26 @@ def test_weibull_risk_of_a_linear_field_on_a_sphere_and_an_axisymmetric_ball():
     assert w.risk() == pytest.approx(expected, rel=2e-3)      # DG1 of the curved-cell field: O(h²)
 
 
-def _onset_case(tmp_path, n_cells: int, dt_max: float, strength: float, duration: float) -> dict:
-    dt_max, strength, duration = float(dt_max), float(strength), float(duration)
-    from sim.lithium.run import run_case
-
-    case = {"model": "lithium", "params": "lmr_default", "geometry": "radial",
-            "parameters": {"transport.x_initial": 0.8, "mechanics.volume_change": LINEAR_DV,
-                           "mechanics.tensile_strength": f"{strength!r} Pa"},
-            "mesh": {"n_cells": n_cells}, "solver": {"dt_max": f"{dt_max!r} s"},
-            "output": {"probes": {}}, "protocol": [{"step": f"charge at 1C for {duration!r} s"}]}
-    return run_case(case, tmp_path / f"onset_{n_cells}", progress=False, outputs="minimal", overwrite=True)
-
-
 def test_strength_onset_time_on_a_galvanostatic_sphere_matches_the_closed_form(tmp_path):
-    from sim.lithium.closed_form import galvanostatic_sphere_stresses
-    from sim.lithium.transport import arrhenius
-    from sim.units import FARADAY
-
-    p = load_params("lmr_default", {"transport.x_initial": "0.8", "mechanics.volume_change": LINEAR_DV})
-    R, tr = p.geometry.particle_radius, p.transport
-    D = tr.diffusivity.y[0] * arrhenius(tr, p.conditions.temperature)
-    capacity = FARADAY * tr.c_max * (tr.x_max - tr.x_min) * 4 / 3 * math.pi * R**3
-    J = -capacity / 3600.0 / (FARADAY * 4 * math.pi * R**2)          # 1C charge: Li leaves
-    kw = dict(radius=R, diffusivity=D, flux=J, omega=0.02 / tr.c_max, youngs_modulus=p.mechanics.youngs_modulus,
-              poisson_ratio=p.mechanics.poisson_ratio)
-
-    def hoop(t):
-        return galvanostatic_sphere_stresses(np.array([R]), t, **kw)["hoop"][0]
-
-    steady = hoop(10 * R**2 / D)
-    strength = 0.6 * steady
-    t_exact = brentq(lambda t: hoop(t) - strength, 1e-3, 10 * R**2 / D, xtol=1e-12)
-    errors = []
-    for n, steps in ((10, 50), (20, 100), (40, 200)):
-        s = _onset_case(tmp_path, n, t_exact / steps, strength, 1.5 * t_exact)
+    r = verification.strength_onset_convergence(tmp_path)
+    t_exact, steady = r["t_onset_s"], r["steady_hoop_Pa"]
+    assert r["strength_Pa"] == pytest.approx(0.6 * steady, rel=1e-14)
+    for s, n in zip(r["summaries"], (10, 20, 40)):
         onset = s["fracture"]["onset"]
         assert onset["criterion"] == "max principal stress >= tensile strength"
-        assert onset["location"] == "outer" and onset["position_m"] == pytest.approx([0, 0, R])
+        assert onset["location"] == "outer" and onset["position_m"] == pytest.approx([0, 0, R_LMR])
         assert s["fracture"]["max_principal_over_strength_max"] > 1
         assert s["cracks"] is True
-        errors.append(abs(onset["t_s"] - t_exact) / t_exact)
+        assert json.loads((tmp_path / f"onset_{n}" / "summary.json").read_text())["fracture"]["onset"]["t_s"] == \
+            pytest.approx(onset["t_s"], rel=1e-12)
+    errors = r["errors"]
+    assert errors == pytest.approx([abs(s["fracture"]["onset"]["t_s"] - t_exact) / t_exact for s in r["summaries"]],
+                                   rel=1e-12)
     print("onset time", t_exact, "s; relative errors", errors)
     assert errors[-1] < 0.01
     assert errors[0] > errors[1] > errors[2]
-    assert math.log2(errors[1] / errors[2]) > 0.8   # measured 1.7, 1.6 (h and Δt halved together)
+    assert math.log2(errors[1] / errors[2]) > 0.8   # measured 1.95, 1.98 (h and Δt halved together)
     # a strength above the steady stress is never reached
-    s = _onset_case(tmp_path, 10, t_exact / 20, 1.2 * steady, 1.5 * t_exact)
+    s = verification.onset_case(tmp_path / "onset_10", 10, t_exact / 20, 1.2 * steady, 1.5 * t_exact)
     assert s["fracture"]["onset"] is None and s["fracture"]["max_principal_over_strength_max"] < 1
     assert json.loads((tmp_path / "onset_10" / "summary.json").read_text())["fracture"]["onset"] is None

@@ -8,47 +8,22 @@ from mpi4py import MPI
 
 from sim.fracture.options import PhaseFieldOptions
 from sim.fracture.phase_field import C_W, PhaseField, principal_strains
-
-E, GC, ELL = 1.0, 1.0, 0.1     # scaled units: the closed forms are homogeneous in E, G_c, ℓ
-
-
-def uniaxial(u):
-    return ufl.as_matrix([[u.dx(0), 0, 0], [0, 0, 0], [0, 0, 0]])
+from sim.fracture.verification import (ELL, GC, E, bar_peak_stress, loaded_bar, peak_stress_closed_form,
+                                      straight_crack_toughness)
 
 
-def bar(variant, split="none", cells=20, length=1.0, **kw):
-    """Bar [0, L], u(0) = 0, u(L) = ū (ν = 0: uniaxial strain = uniaxial stress, ψ = E ε²/2)."""
-    msh = mesh.create_interval(MPI.COMM_WORLD, cells, [0, length])
-    V = fem.functionspace(msh, ("Lagrange", 1))
-    u = fem.Function(V)
-    ubar = fem.Constant(msh, 0.0)
-    bcs = [fem.dirichletbc(0.0, fem.locate_dofs_geometrical(V, lambda x: np.isclose(x[0], 0)), V),
-           fem.dirichletbc(ubar, fem.locate_dofs_geometrical(V, lambda x: np.isclose(x[0], length)), V)]
-    pf = PhaseField(u, bcs, uniaxial, 0.0, E / 2, weight=1.0, factor=1.0, structure="diagonal",
-                    fracture=PhaseFieldOptions(variant=variant, split=split, **kw), Gc=GC, ell=ELL)
-    stress = fem.form(pf.degraded_stress(uniaxial(u))[0, 0] * ufl.dx)
-
-    def load(strain):
-        ubar.value = strain * length
-        assert pf.solve() is None
-        pf.commit()
-        return MPI.COMM_WORLD.allreduce(fem.assemble_scalar(stress), op=MPI.SUM) / length
-    return pf, load
-
-
-@pytest.mark.parametrize("variant, peak", [("AT1", np.sqrt(3 * E * GC / (8 * ELL))),
-                                           ("AT2", 9 / 16 * np.sqrt(E * GC / (3 * ELL)))])
-def test_homogeneous_bar_peak_stress(variant, peak):
+@pytest.mark.parametrize("variant", ["AT1", "AT2"])
+def test_homogeneous_bar_peak_stress(variant):
     """Displacement-driven bar: peak of σ(ε) = √(3EG_c/(8ℓ)) (AT1), (9/16)√(EG_c/(3ℓ)) (AT2) within 1 %."""
-    pf, load = bar(variant)
-    strains = np.linspace(0, 2.0, 347)[1:] * np.sqrt(GC / (E * ELL))   # grid does not land on ε_c
-    sigma = np.array([load(e) for e in strains])
-    i = int(sigma.argmax())
-    print(variant, "peak", sigma[i], "closed form", peak, "at", strains[i])
-    assert sigma[i] == pytest.approx(peak, rel=0.01)
-    assert 0 < i < len(strains) - 1      # a true interior maximum: softening after it
+    peak = {"AT1": np.sqrt(3 * E * GC / (8 * ELL)), "AT2": 9 / 16 * np.sqrt(E * GC / (3 * ELL))}[variant]
+    assert peak_stress_closed_form(variant) == pytest.approx(peak, rel=1e-14)
+    r = bar_peak_stress(variant)
+    print(variant, "peak", r["peak"], "closed form", peak, "relative error", r["relative_error"])
+    assert r["peak"] == pytest.approx(peak, rel=0.01)
+    assert r["interior"]      # a true interior maximum: softening after it
     if variant == "AT1":   # elastic until ψ = 3 G_c/(16 ℓ): no damage before the peak
-        assert pf.damage_max() > 0.1
+        assert r["pf"].damage_max() > 0.1
+        strains, sigma = r["strains"], r["stresses"]
         elastic = strains < np.sqrt(3 * GC / (8 * E * ELL))
         assert sigma[elastic] == pytest.approx(E * (1 + 1e-6) * strains[elastic], rel=1e-9)   # g(0) = 1 + k
 
@@ -56,7 +31,7 @@ def test_homogeneous_bar_peak_stress(variant, peak):
 @pytest.mark.parametrize("variant", ["AT1", "AT2"])
 def test_unloading_keeps_damage(variant):
     """Irreversibility (AT2: history field; AT1: bound d >= d_n): unloading to zero keeps d."""
-    pf, load = bar(variant)
+    pf, load = loaded_bar(variant)
     eps_c = np.sqrt(GC / (E * ELL))
     for e in np.linspace(0, 1.5, 31)[1:] * eps_c:
         load(e)
@@ -79,30 +54,23 @@ def test_straight_crack_energy_and_effective_toughness(variant, band):
     Node-aligned crack: the optimal profiles (AT2 e^(−|x|/ℓ), AT1 (1 − |x|/2ℓ)²) give p = 2. A crack band
     one element wide (d = 1 on both nodes of an element, the usual emerging crack): p = 1 with the
     band's own energy G_c h/(c_w ℓ) (Bourdin, Francfort, Marigo 2008)."""
-    ell, half = 1.0, 10.0
-    factors = []
-    ratios = (1, 2, 4, 8)
-    for n in ratios:
-        h = ell / n
-        msh = mesh.create_interval(MPI.COMM_WORLD, int(2 * half / h) + (1 if band else 0),
-                                   [-half - (h / 2 if band else 0), half + (h / 2 if band else 0)])
-        u = fem.Function(fem.functionspace(msh, ("Lagrange", 1)))
-        crack = (lambda x: np.abs(x[0]) < 0.5001 * h) if band else (lambda x: np.isclose(x[0], 0.0))
-        pf = PhaseField(u, [], uniaxial, 0.0, E / 2, weight=1.0, factor=1.0, structure="diagonal",
-                        fracture=PhaseFieldOptions(variant=variant, split="none"), Gc=GC, ell=ell,
-                        initial_crack=crack)
-        assert pf.solve_damage() is None
-        assert pf.dissipated_energy() == pytest.approx(GC * pf.crack_area(), rel=1e-12)
-        factors.append(pf.dissipated_energy() / GC)      # crack area 1 (unit cross-section)
-    excess = np.array(factors) - 1
+    r = straight_crack_toughness(variant, band)
+    ratios = r["ell_over_h"]
+    assert ratios == [1, 2, 4, 8]
+    assert r["dissipated"] == pytest.approx(GC * np.array(r["crack_area"]), rel=1e-12)
+    factors = np.array(r["dissipated"]) / GC      # crack area 1 (unit cross-section)
+    excess = factors - 1
     order = np.log2(excess[:-1] / excess[1:])
     print(variant, "band" if band else "node", "ℓ/h", ratios, "G_eff/G_c", factors, "order", order)
+    assert r["toughness_factor"] == pytest.approx(factors, rel=1e-14)
+    assert r["orders"] == pytest.approx(order, rel=1e-12)
     assert np.all(excess > 0)            # discrete energy bounds the continuous one from above
     assert excess[ratios.index(4)] < (0.15 if band else 0.005)   # measured: band 0.096 (AT1), 0.128 (AT2)
     if band:
         assert np.all(np.abs(order[1:] - 1) < 0.15)
         # leading term: the band h/(c_w ℓ) (plus the smaller profile error)
         assert excess[-1] == pytest.approx(1 / (C_W[variant] * ratios[-1]), rel=0.1)
+        assert r["band_term"][-1] == pytest.approx(1 / (C_W[variant] * ratios[-1]), rel=1e-14)
     else:
         assert np.all(np.abs(order - 2) < 0.1)
 

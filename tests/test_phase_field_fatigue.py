@@ -2,52 +2,8 @@
 import dolfinx_solver  # noqa: F401  (loads MPI before dolfinx)
 import numpy as np
 import pytest
-import ufl
-from dolfinx import fem, mesh
-from mpi4py import MPI
 
-from sim.fracture.options import PhaseFieldOptions
-from sim.fracture.pf_fatigue import CycleJumper
-from sim.fracture.phase_field import PhaseField
-
-GC, ELL, K = 1.0, 0.1, 1e-6
-FAILED = 0.4     # d_max at "failure"; the homogeneous state localises past d ≈ 0.5, a numerical-noise event
-
-
-def cycled_bar(jump, psi_fraction=1 / 30):
-    """Bar cycled between ε = 0 and ε_a with ψ(ε_a) = psi_fraction α_T (AT2, E = 1, ν = 0)."""
-    msh = mesh.create_interval(MPI.COMM_WORLD, 4, [0, 1.0])
-    V = fem.functionspace(msh, ("Lagrange", 1))
-    u = fem.Function(V)
-    ubar = fem.Constant(msh, 0.0)
-    bcs = [fem.dirichletbc(0.0, fem.locate_dofs_geometrical(V, lambda x: np.isclose(x[0], 0)), V),
-           fem.dirichletbc(ubar, fem.locate_dofs_geometrical(V, lambda x: np.isclose(x[0], 1.0)), V)]
-    pf = PhaseField(u, bcs, lambda v: ufl.as_matrix([[v.dx(0), 0, 0], [0, 0, 0], [0, 0, 0]]), 0.0, 0.5,
-                    weight=1.0, factor=1.0, structure="diagonal", Gc=GC, ell=ELL,
-                    fracture=PhaseFieldOptions(variant="AT2", split="none", fatigue=True, residual_stiffness=K))
-    strain = np.sqrt(2 * psi_fraction * pf.alpha_t)
-
-    def cycle():
-        for e in (strain, 0.0):
-            ubar.value = e
-            assert pf.solve() is None
-            pf.commit()
-    jumper = CycleJumper(pf, cycle, failed=lambda: pf.damage_max() >= FAILED, jump=jump)
-    return pf, jumper, jumper.run(5000)
-
-
-def cycles_to_failure_0d(psi_fraction=1 / 30):
-    """The same homogeneous history by hand: d = H/(H + f G_c/(2ℓ)), ᾱ += g(d) ψ_a per cycle."""
-    alpha_t = GC / (12 * ELL)
-    psi, alpha = psi_fraction * alpha_t, 0.0
-
-    def f(a):
-        return 1.0 if a <= alpha_t else (2 * alpha_t / (a + alpha_t)) ** 2
-    for n in range(1, 100000):
-        d = psi / (psi + f(alpha) * GC / (2 * ELL))
-        alpha += ((1 - d) ** 2 + K) * psi
-        if psi / (psi + f(alpha) * GC / (2 * ELL)) >= FAILED:
-            return n
+from sim.fracture.verification import ELL, GC, cycled_bar, homogeneous_fatigue_cycles
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +14,7 @@ def cycle_by_cycle():
 def test_fatigue_without_jumps_follows_the_homogeneous_recursion(cycle_by_cycle):
     pf, jumper, table = cycle_by_cycle
     assert pf.alpha_t == pytest.approx(GC / (12 * ELL))                 # default threshold G_c/(12ℓ)
-    assert jumper.cycles_to_failure == cycles_to_failure_0d()
+    assert jumper.cycles_to_failure == homogeneous_fatigue_cycles()
     assert jumper.computed_cycles == jumper.cycles_to_failure
     assert np.all(np.diff([d for _, d in table]) >= 0)
 

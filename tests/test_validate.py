@@ -27,6 +27,12 @@ def test_validate_fast_subset_writes_the_report(tmp_path):
     assert "fallback" not in report and "if it never does" not in report
     verification = report.split("## Verification")[1].split("##")[0]
     assert verification.count("| yes |") >= 3
+    # the fracture checks: closed forms in both modes, all passing; the two fracture claims as target rows
+    fracture = [line for line in verification.splitlines() if line.startswith(("| phase field AT", "| strength onset",
+                                                                                "| Weibull", "| Paris-law", "| phase-field fatigue"))]
+    assert len(fracture) == 11 and all(" | yes | both | " in line for line in fracture), fracture
+    assert any(line.startswith("| Liu 2024 | discharge at 10C: where the largest σ₁ sits") for line in target_rows)
+    assert sum(line.startswith("| Wang 2021 | 1C cycles") for line in target_rows) == 2
     assert "![gitt_D](" in report and "## Errors" not in report
 
 
@@ -108,3 +114,118 @@ def test_sensitivity_samples_become_parameter_files_and_a_zip_sweep(tmp_path):
     assert p.mechanics.volume_change.y[0] == pytest.approx(-v["volume_change_amplitude"])
     sweep = load_sweep(sweeps["0p1C"])
     assert len(sweep.cases) == 3 and sweep.cases[0].overrides["protocol[0].step"] == "discharge at 0.1C to 20 % DOD"
+
+
+def test_fracture_rows_get_their_own_readme_tables(tmp_path):
+    from sim.validate import update_readme
+
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- validate:targets -->\nold targets\n<!-- /validate:targets -->\n"
+                      "<!-- validate:verification -->\nold checks\n<!-- /validate:verification -->\n"
+                      "<!-- validate:fracture -->\nold fracture\n<!-- /validate:fracture -->\nprose\n"
+                      "<!-- validate:fracture_targets -->\nold fracture targets\n<!-- /validate:fracture_targets -->\n")
+
+    def row(paper, quantity, check):
+        return {"paper": paper, "quantity": quantity, "published": "p", "ours": "o", "unit": "-", "tolerance": "t",
+                "ok": True, "note": "n", "mode": "full", "check": check}
+    result = {"full": True,
+              "targets": [row("Liu 2024", "bridge hoop", "liu2024"), row("Liu 2024", "crack site", "cracking_liu2024")],
+              "verification": [row("verification", "Crank", "oxygen_crank"), row("verification", "bar peak", "pf_bar_peak")]}
+    assert update_readme(result, readme) == ["targets", "verification", "fracture", "fracture_targets"]
+    text = readme.read_text()
+    assert "old" not in text and "prose" in text
+    blocks = {name: text.split(f"<!-- validate:{name} -->")[1].split(f"<!-- /validate:{name} -->")[0]
+              for name in ("targets", "verification", "fracture", "fracture_targets")}
+    assert "bridge hoop" in blocks["targets"] and "crack site" not in blocks["targets"]
+    assert "crack site" in blocks["fracture_targets"] and "bridge hoop" not in blocks["fracture_targets"]
+    assert "| Crank |" in blocks["verification"] and "bar peak" not in blocks["verification"]
+    assert "| bar peak |" in blocks["fracture"] and "Crank" not in blocks["fracture"]
+    # a run without fracture rows leaves those tables as they were
+    result["targets"], result["verification"] = result["targets"][:1], result["verification"][:1]
+    assert update_readme(result, readme) == ["targets", "verification"]
+    assert readme.read_text() == text
+
+
+def test_fast_fracture_checks_pass_and_can_fail(tmp_path, monkeypatch):
+    """Weibull and Paris rows from the closed forms (both modes), then the same rows fed a wrong number."""
+    import sim.fracture.verification as fv
+    import sim.validate as v
+
+    result = v.validate(tmp_path / "ok", only=("weibull", "paris_life"))
+    rows = result["verification"]
+    assert [r["check"] for r in rows] == ["weibull", "paris_life"] and not result["errors"]
+    assert all(r["ok"] is True and r["mode"] == "both" for r in rows)
+    assert float(rows[0]["ours"]) < 1e-10 and float(rows[1]["ours"]) < 1e-9
+
+    weibull, paris = fv.weibull_uniform, fv.paris_life
+    monkeypatch.setattr(fv, "weibull_uniform", lambda *a, **k: {**weibull(*a, **k), "risk": 1.01 * weibull(*a, **k)["risk"]})
+    monkeypatch.setattr(fv, "paris_life", lambda m, **k: {**paris(m, **k), "numerical": 1.001 * paris(m, **k)["numerical"]})
+    rows = v.validate(tmp_path / "wrong", only=("weibull", "paris_life"))["verification"]
+    assert [r["ok"] for r in rows] == [False, False]
+
+
+def _cracking_summary(peak_location="pore_1", bridge="pore_1", crack_path=None):
+    """The keys of a cracking_liu2024 summary that the validate rows read (values of a quick run)."""
+    run = {"max_principal_location": peak_location, "max_principal_in_bridge_of": bridge,
+           "max_principal_max_Pa": 3.68e7, "max_principal_at_dod": 0.148, "damage_max": 3.0e-4}
+    slow = {**run, "max_principal_max_Pa": 3.71e5, "damage_max": 3.0e-8}
+    s = {"quick": True, "geometry": "axisym", "strain_model": "finite", "phase_field": {"split": "spectral"},
+         "mesh": {"cells": 1322, "ell_over_h_inner": 2.0}, "tensile_strength_Pa": 1e8, "fracture_energy_J_m2": 1.52,
+         "tensile_strength_source": "assumed: a", "fracture_energy_source": "derived", "capacity_fraction": 0.2,
+         "fracture_toughness_source": "assumed: b", "runs": {"discharge_10C": run, "discharge_0.1C": slow},
+         "critical": {"discharge": {"stress_ratio_10C_to_0p1C_final": 100.0, "bridge_hoop_ratio_10C_to_0p1C_final": 100.0,
+                                    "strength_window_Pa": [3.71e5, 3.68e7],
+                                    "onset_10C_at_critical_strength": {"dod": 0.148, "location": "pore_1"},
+                                    "fracture_energy_window_J_m2": [4.6e-6, 0.045],
+                                    "critical_fracture_energy_10C_J_m2": 0.045}}}
+    if crack_path is not None:
+        s["crack_path"] = crack_path
+    return s
+
+
+@pytest.mark.parametrize("path, expected", [
+    ({"status": "completed", "failure": None, "d_half_onset": {"t_s": 7.9, "dod": 0.022, "location": "pore_1",
+                                                                "in_bridge_of": "pore_1"}}, True),
+    ({"status": "completed", "failure": None, "d_half_onset": {"t_s": 0.5, "dod": 0.001, "location": "outer",
+                                                                "in_bridge_of": None}}, False),
+    ({"status": "completed", "failure": None, "d_half_onset": None}, False),
+    ({"status": "failed", "failure": {"message": "Newton diverged", "time_s": 8.0, "reason": "r"},
+      "d_half_onset": None}, None),
+])
+def test_cracking_rows_report_what_the_scenario_found(tmp_path, monkeypatch, path, expected):
+    import sim.scenarios
+    import sim.validate as v
+
+    path = {"fracture_energy_J_m2": 5e-4, "t_end_s": 8.0, "dod_end": 0.022, "damage_max": 1.0,
+            "crack_area_m2": 1e-10, **path}
+    monkeypatch.setattr(sim.scenarios, "run_scenario", lambda *a, **k: _cracking_summary(crack_path=path))
+    rows = v._check_cracking(tmp_path, False, None)
+    site, ratio, strength, toughness, crack = rows
+    assert site.ok is True and "bridge of pore_1" in site.ours and ratio.ok is True
+    # the set's assumed σ_f = 100 MPa and G_c = 1.52 J/m² lie above the windows: Liu's claim fails with them
+    assert strength.ok is False and strength.ours == "(0.371, 36.8]" and "ASSUMED" in strength.note
+    assert toughness.ok is False and "ASSUMED" in toughness.note
+    assert crack.ok is expected and f"{path['status']}: t = 8 s, 2.2 % of 20 % DOD" in crack.note
+    if path["failure"]:
+        assert "Newton diverged" in crack.note
+    # the peak at the outer surface misses the target
+    monkeypatch.setattr(sim.scenarios, "run_scenario", lambda *a, **k: _cracking_summary("outer", None))
+    assert v._check_cracking(tmp_path, False, None)[0].ok is False
+
+
+@pytest.mark.parametrize("aged_paris, aged_pf, expected", [(9.3e3, 8115, [True, True]), (2e6, None, [False, None])])
+def test_fatigue_rows_compare_fresh_and_aged(tmp_path, monkeypatch, aged_paris, aged_pf, expected):
+    import sim.scenarios
+    import sim.validate as v
+
+    spot = {"hot_spot_location": "void", "stress_range_Pa": 2.9e6, "critical_size_m": 7.8e-3}
+    pf = {"computed_cycles": 16, "alpha_threshold_J_m3": 1.26e6}
+    s = {"paris": {"fresh": {**spot, "cycles_to_onset": 1.52e6}, "aged": {**spot, "cycles_to_onset": aged_paris}},
+         "phase_field": {"fresh": {**pf, "cycles_to_onset": None}, "aged": {**pf, "cycles_to_onset": aged_pf}},
+         "ratio_fresh_to_aged": {"paris": 1.52e6 / aged_paris, "phase_field": None}}
+    monkeypatch.setattr(sim.scenarios, "run_scenario", lambda *a, **k: s)
+    for full, horizon, bound in ((False, "1e+05", "12.3"), (True, "1e+08", "1.23e+04")):   # the [quick] horizon
+        rows = v._check_fatigue(tmp_path, full, None)
+        assert [r.ok for r in rows] == expected
+        assert rows[1].ours == (f"> {horizon} (none) / 8.12e+03" if aged_pf else f"> {horizon} (none) / > {horizon} (none)")
+        assert "ratio fresh/aged " + (f"> {bound}" if aged_pf else "-") in rows[1].note
