@@ -52,6 +52,7 @@ class Row:
     note: str = ""
     mode: str = ""        # "fast", "full" or "both"; filled in by the driver when a check leaves it empty
     check: str = ""       # the CHECKS name that produced the row (filled in by the driver)
+    values: dict | None = None   # structured results for a table of its own (the crack map)
 
 
 def register(sub) -> None:
@@ -700,6 +701,61 @@ def _check_fatigue(out: Path, full: bool, comm) -> list[Row]:
     return rows
 
 
+def _check_crack_map(out: Path, full: bool, comm) -> list[Row]:
+    """The shipped crack / no-crack map over C-rate × void radius × pore–void gap (``sweeps/crack_map_gap.toml``,
+    27 coarse axisymmetric cases), --full only: one row per geometry with `cracks` and max σ₁/σ_f per C-rate.
+    The sweep runs as ``sim sweep`` in a child process (Dask workers stay out of this process's later solves)."""
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    if not full:
+        return []
+    sweep = resources.data_dir("sweeps") / "crack_map_gap.toml"
+    if comm.rank == 0:
+        done = subprocess.run([sys.executable, "-m", "sim", "sweep", str(sweep), "--out", str(out), "--workers", "2",
+                               "--no-progress"], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"sim sweep {sweep.name} failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+    comm.barrier()
+    return crack_map_rows(pd.read_csv(out / "results.csv"))
+
+
+def crack_map_rows(df) -> list[Row]:
+    """Rows of the crack map from a ``sim sweep`` results table (columns case_id, status, params (the geometry
+    file void<a>um_gap<g>um.toml), protocol[0].c_rate, cracks, fracture.max_principal_over_strength_max)."""
+    failed = df[df["status"] != "ok"]
+    if len(failed):
+        raise RuntimeError(f"{len(failed)} crack-map case(s) did not finish: {', '.join(failed['case_id'])}")
+    rate, ratio = "protocol[0].c_rate", "fracture.max_principal_over_strength_max"
+    rows = []
+    for geometry, group in df.groupby("params", sort=True):
+        name = Path(geometry).stem                               # void<a>um_gap<g>um
+        void, gap = (float(v.removesuffix("um")) for v in name.removeprefix("void").split("_gap"))
+        cells = {f"{c:g}C": {"cracks": bool(k), "ratio": float(r)}
+                 for c, k, r in sorted(zip(group[rate], group["cracks"], group[ratio]))}
+        rows.append(Row("crack map", f"void radius {void:g} µm, pore–void gap {gap:g} µm", "-",
+                        ", ".join(f"{c}: {'cracks' if v['cracks'] else 'no'} ({v['ratio']:.2f})" for c, v in cells.items()),
+                        "-", "-", None, "cracks: σ₁ ≥ σ_f (100 MPa, assumed) or a 20 nm flaw's G ≥ G_c; in brackets max "
+                        "σ₁/σ_f", "full", values={"void_um": void, "gap_um": gap, "rates": cells}))
+    return rows
+
+
+def crack_map_table(rows) -> list[str]:
+    """The README's crack map: one line per (void radius, gap), one column per C-rate: yes/no (max σ₁/σ_f)."""
+    rows = [r for r in rows if r.get("check") == "crack_map_gap" and r.get("values")]
+    if not rows:
+        return []
+    rates = list(rows[0]["values"]["rates"])
+    lines = ["| void radius, gap \\ C-rate | " + " | ".join(rates) + " |", "|---|" + "---|" * len(rates)]
+    for r in sorted(rows, key=lambda r: (r["values"]["void_um"], r["values"]["gap_um"])):
+        v = r["values"]
+        cells = [("**yes**" if c["cracks"] else "no") + f" ({c['ratio']:.2f})" for c in v["rates"].values()]
+        lines.append(f"| {v['void_um']:g} µm, {v['gap_um']:g} µm | " + " | ".join(cells) + " |")
+    return lines
+
+
 def _cycles(n, horizon: int) -> str:
     return f"> {horizon:.3g} (none)" if n is None else f"{n:.3g}"
 
@@ -733,10 +789,11 @@ CHECKS = {
     "pf_fatigue_bar": ("verification", _check_pf_fatigue),
     "cracking_liu2024": ("target", _check_cracking),
     "fatigue_wang2021": ("target", _check_fatigue),
+    "crack_map_gap": ("target", _check_crack_map),
 }
 # the fracture rows go to their own README tables (fracture, fracture_targets), not to targets/verification
 FRACTURE_CHECKS = ("pf_bar_peak", "pf_crack_energy", "strength_onset", "weibull", "paris_life", "pf_fatigue_bar",
-                   "cracking_liu2024", "fatigue_wang2021")
+                   "cracking_liu2024", "fatigue_wang2021", "crack_map_gap")
 
 
 # --------------------------------------------------------------------------- report
@@ -795,8 +852,8 @@ def convergence_table(verification) -> list[str]:
 
 def update_readme(result, readme: Path = README) -> list[str]:
     """Replace the text between ``<!-- validate:NAME -->`` and ``<!-- /validate:NAME -->`` in ``readme`` with
-    the tables of a full run (NAME: targets, verification, liu_convergence, and fracture / fracture_targets:
-    the rows of :data:`FRACTURE_CHECKS`, which the first two leave out); returns the names rewritten. A table
+    the tables of a full run (NAME: targets, verification, liu_convergence, and fracture / fracture_targets /
+    crack_map: the rows of :data:`FRACTURE_CHECKS`, which the first two leave out); returns the names rewritten. A table
     without rows leaves its markers' text alone."""
     if not result.get("full"):
         raise ValueError("README tables come from a --full run")
@@ -808,7 +865,8 @@ def update_readme(result, readme: Path = README) -> list[str]:
               "verification": verification_table(split(verification, False)),
               "liu_convergence": convergence_table(verification),
               "fracture": verification_table(split(verification, True)),
-              "fracture_targets": target_table(split(targets, True))}
+              "fracture_targets": target_table([r for r in split(targets, True) if r.get("check") != "crack_map_gap"]),
+              "crack_map": crack_map_table(targets)}
     text = readme.read_text()
     done = []
     for name, lines in tables.items():

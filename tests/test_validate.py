@@ -229,3 +229,34 @@ def test_fatigue_rows_compare_fresh_and_aged(tmp_path, monkeypatch, aged_paris, 
         assert [r.ok for r in rows] == expected
         assert rows[1].ours == (f"> {horizon} (none) / 8.12e+03" if aged_pf else f"> {horizon} (none) / > {horizon} (none)")
         assert "ratio fresh/aged " + (f"> {bound}" if aged_pf else "-") in rows[1].note
+
+
+def test_crack_map_rows_become_the_readme_map(tmp_path):
+    """The crack-map sweep's results table → one row per geometry → the README's C-rate × geometry map (and its
+    rows stay out of the other fracture tables); a case that did not finish is an error, not a blank."""
+    from dataclasses import asdict
+
+    import pandas as pd
+
+    from sim.validate import crack_map_rows, update_readme
+
+    records = [(f"{void}{gap}{rate}", "ok", f"crack_map_gap/void{void}um_gap{gap}um.toml", rate, ratio >= 1, ratio)
+               for void, gap, base in ((0.3, 0.1, 0.42), (0.7, 0.6, 0.31)) for rate, ratio in
+               ((100, base * 3), (10, base), (30, base * 2.2))]
+    df = pd.DataFrame(records, columns=["case_id", "status", "params", "protocol[0].c_rate", "cracks",
+                                        "fracture.max_principal_over_strength_max"])
+    rows = [asdict(r) | {"check": "crack_map_gap"} for r in crack_map_rows(df)]
+    assert [r["quantity"] for r in rows] == ["void radius 0.3 µm, pore–void gap 0.1 µm",
+                                             "void radius 0.7 µm, pore–void gap 0.6 µm"]
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- validate:crack_map -->\nold\n<!-- /validate:crack_map -->\n"
+                      "<!-- validate:fracture_targets -->\nold targets\n<!-- /validate:fracture_targets -->\n")
+    assert update_readme({"full": True, "targets": rows, "verification": []}, readme) == ["crack_map"]
+    lines = readme.read_text().splitlines()
+    assert lines[1] == "| void radius, gap \\ C-rate | 10C | 30C | 100C |"
+    assert lines[3] == "| 0.3 µm, 0.1 µm | no (0.42) | no (0.92) | **yes** (1.26) |"
+    assert lines[4] == "| 0.7 µm, 0.6 µm | no (0.31) | no (0.68) | no (0.93) |"
+    assert "old targets" in readme.read_text()
+    df.loc[0, "status"] = "failed"
+    with pytest.raises(RuntimeError, match="did not finish"):
+        crack_map_rows(df)
