@@ -417,6 +417,33 @@ def _check_pf_fatigue(out: Path, full: bool, comm) -> list[Row]:
     return rows
 
 
+def _check_pf_mesh_convergence(out: Path, full: bool, comm) -> list[Row]:
+    """Issue 9 item 8's "converged ℓ/h": the shipped Liu 10C phase-field case (ℓ/h = 3.3 at the void and pores)
+    against the same run at ℓ/h = 4.8; --full only (two runs of the shipped case)."""
+    from sim.lithium.case import load_case
+    from sim.lithium.run import run_case
+
+    if not full:
+        return []
+    case = LIU_CASES / "liu2024_10C_phase_field.toml"
+    runs, ratios = {}, {}
+    for label, overrides in (("shipped", {}), ("refined", {"mesh.size_inner": "0.0208 um"})):
+        params = load_case(case, overrides).load_params()
+        ratios[label] = params.mechanics.phase_field_length / params.mesh.size_inner
+        runs[label] = run_case(case, out / label, overrides, comm=comm, progress=False, overwrite=True,
+                               outputs="minimal", origin="sim validate")
+    change = {key: abs(runs["refined"]["fracture"][key] / runs["shipped"]["fracture"][key] - 1)
+              for key in ("damage_max", "crack_area_end_m2")}
+    worst = max(change.values())
+    return [Row("verification", "Liu 2024 10C phase field (AT2 spectral, finite strain) to 20 % DOD: d_max and crack "
+                f"area at ℓ/h = {ratios['shipped']:.2g} (shipped) vs {ratios['refined']:.2g}",
+                f"the ℓ/h = {ratios['refined']:.2g} run", f"{worst:.2g}", "relative", "< 1 % (converged ℓ/h)", worst < 0.01,
+                f"d_max {runs['shipped']['fracture']['damage_max']:.4g} → {runs['refined']['fracture']['damage_max']:.4g} "
+                f"({change['damage_max']:.2g}); crack area {runs['shipped']['fracture']['crack_area_end_m2']:.4g} → "
+                f"{runs['refined']['fracture']['crack_area_end_m2']:.4g} m² ({change['crack_area_end_m2']:.2g}); "
+                f"validation/cases/liu2024_10C_phase_field.toml with mesh.size_inner 0.03 → 0.0208 µm", "full")]
+
+
 def _max_relative(a, b) -> float:
     """max |a/b − 1| over two arrays."""
     import numpy as np
@@ -787,13 +814,14 @@ CHECKS = {
     "weibull": ("verification", _check_weibull),
     "paris_life": ("verification", _check_paris),
     "pf_fatigue_bar": ("verification", _check_pf_fatigue),
+    "pf_mesh_convergence": ("verification", _check_pf_mesh_convergence),
     "cracking_liu2024": ("target", _check_cracking),
     "fatigue_wang2021": ("target", _check_fatigue),
     "crack_map_gap": ("target", _check_crack_map),
 }
 # the fracture rows go to their own README tables (fracture, fracture_targets), not to targets/verification
 FRACTURE_CHECKS = ("pf_bar_peak", "pf_crack_energy", "strength_onset", "weibull", "paris_life", "pf_fatigue_bar",
-                   "cracking_liu2024", "fatigue_wang2021", "crack_map_gap")
+                   "pf_mesh_convergence", "cracking_liu2024", "fatigue_wang2021", "crack_map_gap")
 
 
 # --------------------------------------------------------------------------- report
