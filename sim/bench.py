@@ -20,7 +20,6 @@ processes. The machine's load average is printed with every table: the machine m
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import signal
@@ -32,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sim.errors import InputError
-from sim.io import write_text_atomic
+from sim.io import MarkdownTable, fmt_cell, write_text_atomic
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "validation" / "bench"
 BENCHMARKS = {"a": "spm", "b": "liu", "c": "3d", "w": "whole", "f": "fracture", "i": "image",
@@ -44,37 +43,6 @@ TARGET_UNKNOWNS_3D = (1e6,)
 
 
 # --------------------------------------------------------------------------- report machinery
-class MarkdownTable:
-    """A table with a fixed header; ``render()`` gives GitHub markdown (numbers already formatted)."""
-
-    def __init__(self, columns: list[str]):
-        self.columns = list(columns)
-        self.rows: list[list[str]] = []
-
-    def add(self, *cells) -> None:
-        if len(cells) != len(self.columns):
-            raise ValueError(f"row has {len(cells)} cells, table has {len(self.columns)} columns")
-        self.rows.append([fmt_cell(c) for c in cells])
-
-    def render(self) -> str:
-        lines = ["| " + " | ".join(self.columns) + " |", "|" + "|".join("---" for _ in self.columns) + "|"]
-        lines += ["| " + " | ".join(r) + " |" for r in self.rows]
-        return "\n".join(lines)
-
-
-def fmt_cell(value, digits: int = 3) -> str:
-    """Numbers to ``digits`` significant figures, None to "—", anything else as str."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, int):
-        return str(value)
-    if not math.isfinite(value):
-        return str(value)
-    return f"{value:.{digits}g}"
-
-
 @dataclass
 class Section:
     """One benchmark's part of the report: a title, tables and notes (markdown)."""

@@ -244,3 +244,38 @@ def write_json(path: str | Path, data) -> Path:
     """The one JSON writer: ``data`` through :func:`json_ready`, indented, atomically (temp file + rename).
     Values JSON does not know are written as their ``str``. Call on one rank."""
     return write_text_atomic(path, json.dumps(json_ready(data), indent=2, allow_nan=False, default=str) + "\n")
+
+
+# --------------------------------------------------------------------------- markdown tables
+class MarkdownTable:
+    """A table with a fixed header; ``render()`` gives GitHub markdown (numbers formatted by :func:`fmt_cell`,
+    text as given). The one table writer of the reports (``sim bench``, ``sim validate``, sweeps)."""
+
+    def __init__(self, columns: list[str]):
+        self.columns = list(columns)
+        self.rows: list[list[str]] = []
+
+    def add(self, *cells) -> None:
+        if len(cells) != len(self.columns):
+            raise ValueError(f"row has {len(cells)} cells, table has {len(self.columns)} columns")
+        self.rows.append([fmt_cell(c) for c in cells])
+
+    def lines(self) -> list[str]:
+        return (["| " + " | ".join(self.columns) + " |", "|" + "|".join("---" for _ in self.columns) + "|"]
+                + ["| " + " | ".join(r) + " |" for r in self.rows])
+
+    def render(self) -> str:
+        return "\n".join(self.lines())
+
+
+def fmt_cell(value, digits: int = 3) -> str:
+    """Numbers to ``digits`` significant figures, None to "—", anything else as str."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if not math.isfinite(value):
+        return str(value)
+    return f"{value:.{digits}g}"

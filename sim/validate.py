@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sim import resources
-from sim.io import write_json
+from sim.io import MarkdownTable, write_json
 
 REPO = Path(__file__).resolve().parent.parent      # the clone: only --readme writes there
 LIU_CASES = resources.data_dir("cases")
@@ -774,13 +774,12 @@ def crack_map_table(rows) -> list[str]:
     rows = [r for r in rows if r.get("check") == "crack_map_gap" and r.get("values")]
     if not rows:
         return []
-    rates = list(rows[0]["values"]["rates"])
-    lines = ["| void radius, gap \\ C-rate | " + " | ".join(rates) + " |", "|---|" + "---|" * len(rates)]
+    table = MarkdownTable(["void radius, gap \\ C-rate", *rows[0]["values"]["rates"]])
     for r in sorted(rows, key=lambda r: (r["values"]["void_um"], r["values"]["gap_um"])):
         v = r["values"]
-        cells = [("**yes**" if c["cracks"] else "no") + f" ({c['ratio']:.2f})" for c in v["rates"].values()]
-        lines.append(f"| {v['void_um']:g} µm, {v['gap_um']:g} µm | " + " | ".join(cells) + " |")
-    return lines
+        table.add(f"{v['void_um']:g} µm, {v['gap_um']:g} µm",
+                  *(("**yes**" if c["cracks"] else "no") + f" ({c['ratio']:.2f})" for c in v["rates"].values()))
+    return table.lines()
 
 
 def _cycles(n, horizon: int) -> str:
@@ -845,22 +844,21 @@ def _status(ok) -> str:
 
 def target_table(targets) -> list[str]:
     """Markdown rows of the published-targets table (also the README table)."""
-    lines = ["| paper | quantity | published | ours | unit | difference | tolerance | within | mode | note |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    table = MarkdownTable(["paper", "quantity", "published", "ours", "unit", "difference", "tolerance", "within",
+                           "mode", "note"])
     for r in targets:
-        lines.append(f"| {r['paper']} | {_fmt(r['quantity'])} | {_fmt(r['published'])} | {_fmt(r['ours'])} | "
-                     f"{r['unit']} | {_difference(r['published'], r['ours'])} | {_fmt(r['tolerance'])} | "
-                     f"{_status(r['ok'])} | {r.get('mode', '')} | {_fmt(r['note'])} |")
-    return lines
+        table.add(r["paper"], _fmt(r["quantity"]), _fmt(r["published"]), _fmt(r["ours"]), r["unit"],
+                  _difference(r["published"], r["ours"]), _fmt(r["tolerance"]), _status(r["ok"]), r.get("mode", ""),
+                  _fmt(r["note"]))
+    return table.lines()
 
 
 def verification_table(verification) -> list[str]:
-    lines = ["| check | reference | error | unit | requirement | pass | mode | note |",
-             "|---|---|---|---|---|---|---|---|"]
+    table = MarkdownTable(["check", "reference", "error", "unit", "requirement", "pass", "mode", "note"])
     for r in verification:
-        lines.append(f"| {_fmt(r['quantity'])} | {_fmt(r['published'])} | {_fmt(r['ours'])} | {r['unit']} | "
-                     f"{_fmt(r['tolerance'])} | {_status(r['ok'])} | {r.get('mode', '')} | {_fmt(r['note'])} |")
-    return lines
+        table.add(_fmt(r["quantity"]), _fmt(r["published"]), _fmt(r["ours"]), r["unit"], _fmt(r["tolerance"]),
+                  _status(r["ok"]), r.get("mode", ""), _fmt(r["note"]))
+    return table.lines()
 
 
 def convergence_table(verification) -> list[str]:
@@ -869,13 +867,13 @@ def convergence_table(verification) -> list[str]:
     if row is None:
         return []
     levels = [lvl.split("/") for lvl in row["note"].split(": ", 1)[1].split(";")]
-    lines = ["| size_inner (µm) | size_outer (µm) | cells | bridge hoop (Pa) | change |", "|---|---|---|---|---|"]
+    table = MarkdownTable(["size_inner (µm)", "size_outer (µm)", "cells", "bridge hoop (Pa)", "change"])
     prev = None
     for inner, outer, cells, hoop in levels:
         change = "–" if prev is None else f"{abs(float(hoop) - prev) / abs(float(hoop)) * 100:.2g} %"
-        lines.append(f"| {inner} | {outer} | {cells} | {float(hoop):.4e} | {change} |")
+        table.add(inner, outer, cells, f"{float(hoop):.4e}", change)
         prev = float(hoop)
-    return lines
+    return table.lines()
 
 
 def update_readme(result, readme: Path = README) -> list[str]:

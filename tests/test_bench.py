@@ -7,9 +7,9 @@ import sys
 import numpy as np
 import pytest
 
-from sim.bench import (MarkdownTable, Section, SphereCase, converged_level, fmt_cell, parse_only, parse_ranks,
-                       pybamm_available, render_report)
+from sim.bench import Section, SphereCase, converged_level, parse_only, parse_ranks, pybamm_available, render_report
 from sim.errors import InputError
+from sim.io import MarkdownTable, fmt_cell
 
 
 def test_markdown_table_renders_rows_and_rejects_wrong_width():

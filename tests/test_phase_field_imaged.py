@@ -1,7 +1,6 @@
 """Phase-field fracture on imaged meshes (tetrahedra from a segmented volume, faceted surfaces): a stress-free
 swelling leaves no damage with finite strain, and a `sim run` on an imaged hollow sphere damages its outer
 surface (where the σ₁ hot spots are, in tension on charge) in the step the 1D hollow sphere does."""
-from pathlib import Path
 
 import pytest
 

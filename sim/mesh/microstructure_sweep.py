@@ -83,16 +83,18 @@ def distribution(packings):
 
 
 def _markdown(dist, packings) -> str:
-    head = ("| porosity | packings | max hoop σ_θθ (MPa): mean ± std | min – max | max σ₁/σ_f: mean (min – max) "
-            "| reach σ_f | onset DOD |\n|---|---|---|---|---|---|---|\n")
-    rows = "".join(
-        f"| {r.porosity * 100:.3g} % | {r.packings} | {r.max_hoop_mean_MPa:.1f}"
-        f"{'' if math.isnan(r.max_hoop_std_MPa) else f' ± {r.max_hoop_std_MPa:.1f}'} | "
-        f"{r.max_hoop_min_MPa:.1f} – {r.max_hoop_max_MPa:.1f} | {r.ratio_mean:.3f} ({r.ratio_min:.3f} – "
-        f"{r.ratio_max:.3f}) | {r.cracked} of {r.packings} | "
-        f"{'—' if math.isnan(r.onset_dod_mean) else f'{r.onset_dod_mean * 100:.3g} %'} |\n" for r in dist.itertuples())
+    from sim.io import MarkdownTable
+
+    table = MarkdownTable(["porosity", "packings", "max hoop σ_θθ (MPa): mean ± std", "min – max",
+                           "max σ₁/σ_f: mean (min – max)", "reach σ_f", "onset DOD"])
+    for r in dist.itertuples():
+        spread = "" if math.isnan(r.max_hoop_std_MPa) else f" ± {r.max_hoop_std_MPa:.1f}"
+        table.add(f"{r.porosity * 100:.3g} %", r.packings, f"{r.max_hoop_mean_MPa:.1f}{spread}",
+                  f"{r.max_hoop_min_MPa:.1f} – {r.max_hoop_max_MPa:.1f}",
+                  f"{r.ratio_mean:.3f} ({r.ratio_min:.3f} – {r.ratio_max:.3f})", f"{r.cracked} of {r.packings}",
+                  None if math.isnan(r.onset_dod_mean) else f"{r.onset_dod_mean * 100:.3g} %")
     near = packings["hoop_hot_spot_near"].fillna("?").value_counts()
-    return head + rows + "\nhoop hot spot nearest to: " + ", ".join(f"{n} ({c})" for n, c in near.items()) + "\n"
+    return table.render() + "\n\nhoop hot spot nearest to: " + ", ".join(f"{n} ({c})" for n, c in near.items()) + "\n"
 
 
 def _figure(packings, dist, path: Path) -> Path:
