@@ -575,8 +575,8 @@ def bench_pf3d(targets=TARGET_UNKNOWNS_PF, ranks=(1, 2), steps: int = 1, dt: flo
         f"damage grows within the timed steps), from x_min at 10C, Δt = {dt:g} s fixed (time-error control relaxed), "
         f"{steps + 1} steps; mesh: liu2024 [mesh] sizes × the factor that gives the target c + u + d within 10 % "
         "(bench_pf3d.py --unknowns); 1e6 on the largest rank count only.",
-        "solvers (sim/fracture/phase_field.py with Mechanics._linear_options()): u: SNES Newton (rtol 1e-9) with CG + "
-        "GAMG (rigid-body near-nullspace, Chebyshev bound 1.2 × the estimate, interpolation reused) to rtol 1e-8; "
+        "solvers (sim/fracture/phase_field.py with Mechanics._linear_options()): u: SNES Newton (rtol 1e-9, or the "
+        "energy norm of its correction ≤ 1e-6 of the stress scale) with CG + GAMG (rigid-body near-nullspace, Chebyshev bound 1.2 × the estimate, interpolation reused) to rtol 1e-8; "
         "d (AT2, linear): CG + GAMG to rtol 1e-11; staggered u ↔ d with Aitken relaxation to max |Δd| ≤ 1e-4. "
         "'u CG its / Newton' and 'd CG its / solve' are the Krylov counts whose boundedness under refinement "
         "is the test of the iterative solvers (issue 9).",
