@@ -83,6 +83,19 @@ def mesh_for_unknowns(base, target: float, within: float, degree_u: int, order: 
     return best[:4] + (built,)
 
 
+def size_arguments(doc: str, unknowns: str, dt: float) -> argparse.ArgumentParser:
+    """The options every 3D benchmark worker shares: the mesh (--scale or --unknowns, counted as ``unknowns``,
+    within --within), --steps after the first and the step --dt (default ``dt``, s)."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    size = ap.add_mutually_exclusive_group(required=True)
+    size.add_argument("--scale", type=float, help="element sizes x this factor (liu2024 [mesh])")
+    size.add_argument("--unknowns", type=float, help=f"the factor that gives this many unknowns ({unknowns})")
+    ap.add_argument("--within", type=float, default=0.1, help="relative tolerance of --unknowns (default 0.1)")
+    ap.add_argument("--steps", type=int, default=3, help="time steps after the first (default 3)")
+    ap.add_argument("--dt", type=float, default=dt, help=f"time step in s (default {dt:g})")
+    return ap
+
+
 def main(argv=None) -> dict:
     import dolfinx_solver  # noqa: F401  (loads MPI before mpi4py)
     from mpi4py import MPI
@@ -92,13 +105,7 @@ def main(argv=None) -> dict:
     from sim.mesh import particle_mesh_3d
     from sim.params import load_params
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    size = ap.add_mutually_exclusive_group(required=True)
-    size.add_argument("--scale", type=float, help="element sizes x this factor (liu2024 [mesh])")
-    size.add_argument("--unknowns", type=float, help="the factor that gives this many unknowns (c P1 + u P2)")
-    ap.add_argument("--within", type=float, default=0.1, help="relative tolerance of --unknowns (default 0.1)")
-    ap.add_argument("--steps", type=int, default=3, help="time steps after the first (default 3)")
-    ap.add_argument("--dt", type=float, default=0.5, help="time step in s (default 0.5)")
+    ap = size_arguments(__doc__, "c P1 + u P2", dt=0.5)
     ap.add_argument("--degree-u", type=int, default=2, help="Lagrange degree of the displacement (default 2)")
     ap.add_argument("--order", type=int, default=1, help="geometry order of the mesh (default 1)")
     ap.add_argument("--strain-model", choices=("small", "finite"), default=None,

@@ -22,7 +22,6 @@ add ``PETSC_OPTIONS="-log_view :log.txt"``.
 """
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
 import time
@@ -86,13 +85,7 @@ def main(argv=None) -> dict:
     from sim.mesh import particle_mesh_3d
     from sim.params import load_params
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    size = ap.add_mutually_exclusive_group(required=True)
-    size.add_argument("--scale", type=float, help="element sizes x this factor (liu2024 [mesh])")
-    size.add_argument("--unknowns", type=float, help="the factor that gives this many unknowns (c + u + d)")
-    ap.add_argument("--within", type=float, default=0.1, help="relative tolerance of --unknowns (default 0.1)")
-    ap.add_argument("--steps", type=int, default=3, help="time steps after the first (default 3)")
-    ap.add_argument("--dt", type=float, default=2.0, help="time step in s (default 2)")
+    ap = bench3d.size_arguments(__doc__, "c + u + d", dt=2.0)
     ap.add_argument("--variant", choices=("AT2", "AT1"), default="AT2", help="phase-field variant (default AT2)")
     ap.add_argument("--split", choices=("spectral", "volumetric-deviatoric", "none"), default="spectral",
                     help="energy split (default spectral)")
