@@ -146,6 +146,7 @@ class PhaseField:
         self._u_problem = NonlinearProblem(F_u, u, bcs=list(bcs), petsc_options=opts,
                                            petsc_options_prefix=f"pf_u_{id(self)}_")
         self.energy_atol = energy_atol
+        self._decrement = self._u_problem.b.duplicate()      # B R of the Newton decrement
         self._u_problem.solver.setConvergenceTest(self._u_converged)
 
         # damage: ∂Π/∂d = ∫ w [g'(d) ψ⁺ + G_c f (w'(d)/ℓ v + 2ℓ ∇d·∇v)/c_w] = 0 (linear in d)
@@ -248,10 +249,8 @@ class PhaseField:
     def _newton_decrement(self, snes) -> float:
         """sqrt(Rᵀ B R) at the present iterate, B the preconditioner of the last tangent (collective)."""
         residual = snes.getFunction()[0]
-        if not hasattr(self, "_z"):
-            self._z = residual.duplicate()
-        snes.getKSP().getPC().apply(residual, self._z)
-        return float(np.sqrt(max(residual.dot(self._z), 0.0)))
+        snes.getKSP().getPC().apply(residual, self._decrement)
+        return float(np.sqrt(max(residual.dot(self._decrement), 0.0)))
 
     def solve_displacement(self) -> str | None:
         snes = self._u_problem.solver
