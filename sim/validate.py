@@ -14,8 +14,9 @@ README.md between ``<!-- validate:NAME -->`` and ``<!-- /validate:NAME -->`` fro
 
 The fracture checks (:data:`FRACTURE_CHECKS`) compute their closed-form comparisons with
 :mod:`sim.fracture.verification` (the functions the tests call; the same in both modes) and run the
-``cracking_liu2024`` and ``fatigue_wang2021`` scenarios (their ``--quick`` settings in the fast run); the
-README gets them as two tables of their own, ``fracture`` and ``fracture_targets``.
+``cracking_liu2024`` and ``fatigue_wang2021`` scenarios (their ``--quick`` settings in the fast run); ``--full``
+adds the ℓ/h convergence of the Liu 10C phase-field case and the crack-map sweep. The README gets them as
+tables of their own: ``fracture``, ``fracture_targets`` and ``crack_map``.
 """
 from __future__ import annotations
 
@@ -426,10 +427,11 @@ def _check_pf_mesh_convergence(out: Path, full: bool, comm) -> list[Row]:
     if not full:
         return []
     case = LIU_CASES / "liu2024_10C_phase_field.toml"
-    runs, ratios = {}, {}
+    runs, sizes, ratios = {}, {}, {}
     for label, overrides in (("shipped", {}), ("refined", {"mesh.size_inner": "0.0208 um"})):
         params = load_case(case, overrides).load_params()
-        ratios[label] = params.mechanics.phase_field_length / params.mesh.size_inner
+        sizes[label] = params.mesh.size_inner
+        ratios[label] = params.mechanics.phase_field_length / sizes[label]
         runs[label] = run_case(case, out / label, overrides, comm=comm, progress=False, overwrite=True,
                                outputs="minimal", origin="sim validate")
     change = {key: abs(runs["refined"]["fracture"][key] / runs["shipped"]["fracture"][key] - 1)
@@ -441,7 +443,8 @@ def _check_pf_mesh_convergence(out: Path, full: bool, comm) -> list[Row]:
                 f"d_max {runs['shipped']['fracture']['damage_max']:.4g} → {runs['refined']['fracture']['damage_max']:.4g} "
                 f"({change['damage_max']:.2g}); crack area {runs['shipped']['fracture']['crack_area_end_m2']:.4g} → "
                 f"{runs['refined']['fracture']['crack_area_end_m2']:.4g} m² ({change['crack_area_end_m2']:.2g}); "
-                f"validation/cases/liu2024_10C_phase_field.toml with mesh.size_inner 0.03 → 0.0208 µm", "full")]
+                f"validation/cases/liu2024_10C_phase_field.toml with mesh.size_inner {sizes['shipped'] * 1e6:.3g} → "
+                f"{sizes['refined'] * 1e6:.3g} µm", "full")]
 
 
 def _max_relative(a, b) -> float:
