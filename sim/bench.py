@@ -533,7 +533,7 @@ def bench_pf3d(targets=TARGET_UNKNOWNS_PF, ranks=(1, 2), steps: int = 1, dt: flo
                            "load before"])
     summary = MarkdownTable(["target", "ranks", "steps done", "u CG its / Newton", "d CG its / solve",
                              "s / staggered it", "s / step", "peak GB/rank"])
-    per_iteration, fracture_energy = {}, None
+    per_iteration, model = {}, None
     for target in targets:
         for n in (ranks if target != max(targets) else (max(ranks),)):
             load = os.getloadavg()[0]
@@ -546,7 +546,7 @@ def bench_pf3d(targets=TARGET_UNKNOWNS_PF, ranks=(1, 2), steps: int = 1, dt: flo
             if setup is None:
                 table.add(f"{target:.0e}", None, None, n, *[None] * 13, load)
                 continue
-            fracture_energy = setup["fracture_energy_J_m2"]
+            model = setup
             dofs = f"{setup['dofs_c']} + {setup['dofs_u']} + {setup['dofs_d']} = {setup['unknowns']}"
             for i, r in enumerate(records, start=1):
                 table.add(f"{target:.0e}", dofs, setup["cells"], n, setup["time_mesh_s"] + setup["time_setup_s"], i,
@@ -568,11 +568,13 @@ def bench_pf3d(targets=TARGET_UNKNOWNS_PF, ranks=(1, 2), steps: int = 1, dt: flo
     one, two = per_iteration.get((min(targets), 1)), per_iteration.get((min(targets), 2))
     if one and two and 1 in ranks and 2 in ranks:
         sec.notes.append(f"speed-up 1 → 2 ranks at {min(targets):.0e} (s per staggered iteration): {one / two:.3g}.")
+    physics = ("no run reached its set-up" if model is None else
+               f"{model['strain_model']} strain, {model['variant']} with the {model['split']} split, ℓ = "
+               f"{fmt_cell(model['phase_field_length_m'] * 1e6)} µm, G_c = {fmt_cell(model['fracture_energy_J_m2'])} "
+               "J/m² (assumed, the worker's default: the cracking scenario's crack-path value, far below the set's, so "
+               "that the damage grows within the timed steps)")
     sec.notes += [
-        f"liu2024 set, small strain, AT2 with the spectral split (Miehe 2010), ℓ = 0.1 µm, G_c = "
-        f"{fmt_cell(fracture_energy)} J/m² (assumed, the worker's default: ~1/3000 of the set's 1.52 J/m², the "
-        "cracking scenario's crack-path value, so that the "
-        f"damage grows within the timed steps), from x_min at 10C, Δt = {dt:g} s fixed (time-error control relaxed), "
+        f"liu2024 set, {physics}; from x_min at 10C, Δt = {dt:g} s fixed (time-error control relaxed), "
         f"{steps + 1} steps; mesh: liu2024 [mesh] sizes × the factor that gives the target c + u + d within 10 % "
         "(bench_pf3d.py --unknowns); 1e6 on the largest rank count only.",
         "solvers (sim/fracture/phase_field.py with Mechanics._linear_options()): u: SNES Newton (rtol 1e-9, or the "

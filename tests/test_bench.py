@@ -151,7 +151,8 @@ def test_bench_pf3d_tabulates_finished_and_stopped_runs(monkeypatch):
     from sim import bench
 
     setup = {"dofs_c": 10, "dofs_u": 200, "dofs_d": 10, "unknowns": 220, "cells": 50, "time_mesh_s": 1.0,
-             "time_setup_s": 2.0, "fracture_energy_J_m2": 5e-4}
+             "time_setup_s": 2.0, "fracture_energy_J_m2": 5e-4, "strain_model": "small", "variant": "AT2",
+             "split": "spectral", "phase_field_length_m": 1e-7}     # the keys bench_pf3d.py's set-up line has
     step = {"wall_s": 10.0, "dt_s": 4.0, "staggered": 4, "newton_u": 8, "cg_u": 240, "newton_d": 4, "cg_d": 36,
             "time_u_s": 9.0, "time_d_s": 0.5, "damage_max": 0.25, "crack_area_m2": 2e-12,
             "peak_rss_max_bytes": 1e9, "peak_rss_sum_bytes": 2e9}
