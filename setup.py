@@ -19,11 +19,12 @@ DATA = {  # package -> folder in the clone (keep in step with sim.resources.KIND
     "sim._data.meshes": "meshes",
     "sim._data.csernica2021": "validation/csernica2021",
     "sim._data.liu2024": "validation/liu2024",
+    "sim._data.bench": "validation/bench",
 }
 FILES = ["*.toml", "*.csv", "*.json", "*.md", "*.npy", "*.npz", "*.tif", "*.tiff", "*.msh", "*.xdmf", "*.h5", "*.png"]
 
 setup(
     packages=find_packages(include=["sim", "sim.*"]) + list(DATA),
     package_dir={"sim": "sim", **DATA},
-    package_data={pkg: FILES for pkg in DATA},
+    package_data={pkg: FILES for pkg in DATA},       # a package's *.py (the bench workers) ship as modules
 )

@@ -30,13 +30,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sim import resources
 from sim.errors import InputError
 from sim.io import MarkdownTable, fmt_cell, write_text_atomic
 
-BENCH_DIR = Path(__file__).resolve().parent.parent / "validation" / "bench"
+BENCH_DIR = resources.data_dir("bench")                   # workers and peers: validation/bench, or the wheel's copy
 BENCHMARKS = {"a": "spm", "b": "liu", "c": "3d", "w": "whole", "f": "fracture", "i": "image",
               "p": "fracture3d"}   # --only letter -> name
-ROOT = BENCH_DIR.parent.parent
+ROOT = Path(__file__).resolve().parent.parent              # where `import sim` works: the clone or site-packages
 RTOL_BRIDGE = 0.01                                         # (b): converged when within 1 % of the finest mesh
 LIU_LEVELS = (2.0, 1.41, 1.0, 0.71, 0.5, 0.35)             # (b): element sizes x these factors
 TARGET_UNKNOWNS_3D = (1e6,)
@@ -437,7 +438,7 @@ def run_3d_worker(ranks: int, *args: str, timeout: float = 1800.0, script: str =
     """``mpiexec -n ranks python validation/bench/<script> args``; its last JSON line, or {"error": ...,
     "lines": every JSON line it printed before it failed or was stopped}."""
     cmd = [_mpiexec(), "-n", str(ranks), sys.executable, str(BENCH_DIR / script), *args]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(BENCH_DIR.parent.parent),
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT),
                                                                       os.environ.get("PYTHONPATH")])))
     # own process group, so that a time-out stops mpiexec and its ranks together
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
@@ -687,7 +688,7 @@ def bench_whole(python: str, runs: int = 5) -> Section:
             sec.notes.append(f"PyBaMM rows skipped: pybamm is not importable by {python} (see validation/bench/README.md).")
 
         # Liu 10C: sim run as shipped vs the solver alone
-        liu = ROOT / "validation" / "cases" / "liu2024_10C.toml"
+        liu = resources.data_dir("cases") / "liu2024_10C.toml"
         load = os.getloadavg()[0]
         res = alternate({"liu_run": sim + ["run", str(liu), "--out", str(tmp / "liu_run"), "--quiet"],
                          "liu_solver": [sys.executable, str(BENCH_DIR / "solver_only.py"), str(liu)]}, runs,
@@ -701,7 +702,7 @@ def bench_whole(python: str, runs: int = 5) -> Section:
                    med["liu_run"][1] / med["liu_solver"][1], "≤ 1.3")
 
         # start-up bound commands
-        profile = ROOT / "validation" / "csernica2021" / "example_profile.csv"
+        profile = resources.example_profile()
         load = os.getloadavg()[0]
         res = alternate({"fit": sim + ["fit", str(profile), "--out", str(tmp / "fit")],
                          "params": sim + ["params", "liu2024"]}, runs, prepare=fresh)
@@ -754,7 +755,7 @@ def bench_image(runs: int = 5) -> Section:
     sim = [sys.executable, "-m", "sim"]
     tmp = Path(tempfile.mkdtemp(prefix="sim-bench-i-"))
     table = MarkdownTable(["what", "command", "wall (s)", "CPU (s)", "load before", "target"])
-    case = ROOT / "validation" / "cases" / "imaged_10C.toml"
+    case = resources.data_dir("cases") / "imaged_10C.toml"
     try:
         _hollow_volume(tmp / "hollow200.npy")
         load = os.getloadavg()[0]
@@ -763,7 +764,7 @@ def bench_image(runs: int = 5) -> Section:
                         prepare=lambda name, i: shutil.rmtree(tmp / "m200", ignore_errors=True))
         _whole_row(table, "segmented 200³ volume → tetrahedra", "`sim mesh --from-image hollow200.npy "
                    "--voxel-size \"50 nm\" --size \"0.5 um\"`", res["mesh200"], load, "≤ 60 s")
-        example = ROOT / "meshes" / "example_particle.npy"
+        example = resources.data_dir("meshes") / "example_particle.npy"
         mesh_cmd = sim + ["mesh", "--from-image", str(example), "--out", str(tmp / "mex")]
         msh = tmp / "mex" / "geometry.msh"
         time_process(mesh_cmd, cwd=ROOT, env=_env())                 # the runs below need the mesh once
@@ -794,7 +795,7 @@ def bench_image(runs: int = 5) -> Section:
     return sec
 
 
-PHASE_FIELD_CASE = ROOT / "validation" / "cases" / "liu2024_10C_phase_field.toml"
+PHASE_FIELD_CASE = resources.data_dir("cases") / "liu2024_10C_phase_field.toml"
 
 
 def bench_fracture(runs: int = 5) -> Section:
@@ -804,7 +805,7 @@ def bench_fracture(runs: int = 5) -> Section:
     sim = [sys.executable, "-m", "sim"]
     tmp = Path(tempfile.mkdtemp(prefix="sim-bench-f-"))
     table = MarkdownTable(["what", "command", "wall (s)", "CPU (s)", "load before", "target"])
-    rel = PHASE_FIELD_CASE.relative_to(ROOT)
+    rel = f"validation/cases/{PHASE_FIELD_CASE.name}"
     try:
         def run_on(ranks):
             cmd = sim + ["run", str(PHASE_FIELD_CASE), "--out", str(tmp / f"r{ranks}"), "--quiet", "--overwrite"]

@@ -28,6 +28,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "meshes": ("meshes", "*.toml"),
     "csernica2021": ("validation/csernica2021", "*.csv"),
     "liu2024": ("validation/liu2024", "*.md"),
+    "bench": ("validation/bench", "*.py"),      # the workers and peers of `sim bench`
 }
 
 

@@ -98,11 +98,16 @@ def _sim(env: Path, *args, cwd: Path):
 def test_installed_package_runs_outside_the_clone(installed, tmp_path):
     where = subprocess.run([str(installed / "bin" / "python"), "-c",
                             "import sim, sim.resources as r; print(sim.__file__); print(r.data_dir('params'));"
-                            "print(r.example_profile()); print(','.join(r.listing('scenarios')))"],
+                            "print(r.example_profile()); print(','.join(r.listing('scenarios')));"
+                            "import sim.bench as b; print(b.BENCH_DIR); print(b.PHASE_FIELD_CASE)"],
                            cwd=tmp_path, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
                            capture_output=True, text=True, check=True).stdout.split("\n")
-    package, params_dir, example, scenarios = where[:4]
+    package, params_dir, example, scenarios, bench, bench_case = where[:6]
     assert Path(package).is_relative_to(installed), package             # the installed copy, not the clone
+    # sim bench's workers, peers and cases ship too
+    assert Path(bench).is_relative_to(installed) and Path(bench_case).is_file()
+    assert all((Path(bench) / f).is_file() for f in ("bench3d.py", "bench_pf3d.py", "solver_only.py",
+                                                     "pybamm_peer.py", "sphere_discharge.toml"))
     assert Path(params_dir).is_relative_to(installed) and Path(example).is_file()
     assert "gitt_li2019" in scenarios.split(",")
 
