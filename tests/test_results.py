@@ -65,45 +65,62 @@ def test_maps_and_plots(run_dir):
         r.plot_timeseries("nope")
 
 
-def test_fields_from_vtk_series(run_dir):
+R_SERIES = 8e-6
+
+
+@pytest.fixture(scope="module")
+def series_dir(run_dir, tmp_path_factory) -> Path:
+    """A copy of the run with a VTK series of known nodal fields added to ``fields/``.
+
+    A copy, so that the tests of the run's own files do not depend on which of them ran first
+    (pytest-xdist hands tests of one module to different workers).
+    """
+    import shutil
+
     from dolfinx import fem, mesh
 
     from sim.vtk import FieldSeries
 
-    r = open_result(run_dir)
-    if r.summary["files"].get("fields") and importlib.util.find_spec("adios2") is None:
-        with pytest.raises(InputError, match="only VTX files"):
-            r.fields(0.0)
-    # nodal fields with a known closed form at two times, written as a VTK series next to the run's files
-    R = 8e-6
-    msh = mesh.create_interval(MPI.COMM_WORLD, 16, [0.0, R])
+    out = tmp_path_factory.mktemp("series") / "sphere"
+    shutil.copytree(run_dir, out)
+    msh = mesh.create_interval(MPI.COMM_WORLD, 16, [0.0, R_SERIES])
     V = fem.functionspace(msh, ("Lagrange", 2))
-    series = FieldSeries(run_dir / "fields", "li", msh)
-    for t in (0.0, 900.0):
+    series = FieldSeries(out / "fields", "li", msh)
+    for t in (0.0, 900.0):                             # c = 0.34 + 1e-4 t (r/R)^2 at two times
         c = fem.Function(V, name="li_fraction")
-        c.interpolate(lambda x, t=t: 0.34 + 1e-4 * t * (x[0] / R) ** 2)
+        c.interpolate(lambda x, t=t: 0.34 + 1e-4 * t * (x[0] / R_SERIES) ** 2)
         series.write(t, {"li_fraction": c})
+    return out
+
+
+def test_vtx_only_fields_need_adios2(run_dir):
+    r = open_result(run_dir)
+    if not r.summary["files"].get("fields") or importlib.util.find_spec("adios2") is not None:
+        pytest.skip("needs a run with VTX fields and no adios2")
+    with pytest.raises(InputError, match="only VTX files"):
+        r.fields(0.0)
+
+
+def test_fields_from_vtk_series(series_dir):
+    r = open_result(series_dir)
     assert {0.0, 900.0} <= set(r.times)
     f = r.fields(850.0)["li"]                          # nearest saved time
     assert f.field_data["t_s"][0] == 900.0
     x = f.points[:, 0]
-    assert len(x) == 17 and np.max(np.abs(f.point_data["li_fraction"] - (0.34 + 0.09 * (x / R) ** 2))) < 1e-12
+    assert len(x) == 17 and np.max(np.abs(f.point_data["li_fraction"] - (0.34 + 0.09 * (x / R_SERIES) ** 2))) < 1e-12
 
 
-def test_vtk_reads_the_series(run_dir):
+def test_vtk_reads_the_series(series_dir):
     """VTK itself (what ParaView and PyVista use) reads the .pvd series written above."""
     pv = pytest.importorskip("pyvista")
-    r = open_result(run_dir)
-    if not r.times.size:
-        pytest.skip("needs test_fields_from_vtk_series first")
-    grid = r.fields(0.0, pyvista=True)["li"]
+    grid = open_result(series_dir).fields(0.0, pyvista=True)["li"]
     assert grid.n_points == 17 and np.allclose(grid.point_data["li_fraction"], 0.34)
-    reader = pv.get_reader(run_dir / "fields" / "li.pvd")
+    reader = pv.get_reader(series_dir / "fields" / "li.pvd")
     assert list(reader.time_values) == [0.0, 900.0]
     reader.set_active_time_value(900.0)
     block = reader.read()[0]
     x = block.points[:, 0]
-    assert np.max(np.abs(block.point_data["li_fraction"] - (0.34 + 0.09 * (x / 8e-6) ** 2))) < 1e-12
+    assert np.max(np.abs(block.point_data["li_fraction"] - (0.34 + 0.09 * (x / R_SERIES) ** 2))) < 1e-12
 
 
 def test_fields_from_vtx(run_dir):
