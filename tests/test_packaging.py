@@ -70,21 +70,33 @@ def _fresh_env(where: Path, *install_args) -> Path:
     return where
 
 
+def _source_copy(dest: Path) -> Path:
+    """The clone's tracked files (all of them when it is not a git checkout), copied to ``dest``.
+
+    Building from a copy keeps setuptools' ``build/`` and ``*.egg-info`` out of the clone, so the two
+    installs below can run at once on different xdist workers without one deleting the other's build.
+    """
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, text=True)
+    if tracked.returncode != 0:
+        return Path(shutil.copytree(REPO, dest, ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache")))
+    for name in filter(None, tracked.stdout.split("\0")):
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, target)
+    return dest
+
+
 @pytest.fixture(scope="module", params=["wheel", "pip install ."])
 def installed(request, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("pkg")
-    # setuptools builds in the clone and leaves build/ and *.egg-info there: removed unless there before
-    before = set(REPO.glob("*.egg-info")) | ({REPO / "build"} if (REPO / "build").exists() else set())
-    try:
-        if request.param == "wheel":
-            _pip("wheel", "--no-deps", "--no-build-isolation", "-w", str(root / "dist"), ".")
-            wheels = list((root / "dist").glob("*.whl"))
-            assert len(wheels) == 1, wheels
-            return _fresh_env(root / "venv", str(wheels[0]))
-        return _fresh_env(root / "venv", str(REPO))   # pip builds it in an isolated env (setuptools from the index)
-    finally:
-        for left in (set(REPO.glob("*.egg-info")) | {REPO / "build"}) - before:
-            shutil.rmtree(left, ignore_errors=True)
+    source = _source_copy(root / "src")
+    if request.param == "wheel":
+        _pip("wheel", "--no-deps", "--no-build-isolation", "-w", str(root / "dist"), str(source))
+        wheels = list((root / "dist").glob("*.whl"))
+        assert len(wheels) == 1, wheels
+        return _fresh_env(root / "venv", str(wheels[0]))
+    return _fresh_env(root / "venv", str(source))     # pip builds it in an isolated env (setuptools from the index)
 
 
 def _sim(env: Path, *args, cwd: Path):
