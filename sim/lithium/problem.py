@@ -30,6 +30,7 @@ _TOL = {"dod": 1e-9, "soc": 1e-9, "voltage": 1e-6, "current": 1e-6}
 _MAX_HALVINGS = 10
 _SAFETY, _GROW_MAX, _SHRINK_MIN = 0.9, 2.0, 0.2   # step-size controller (Hairer–Wanner II.4)
 _OMEGA_MAX = 2.0       # largest BDF2 step ratio Δt/Δt_prev used (zero-stable below 1 + √2)
+_RATIO_SLACK = 1e-9    # a ratio within this of _OMEGA_MAX counts as equal (see _scheme)
 _HISTORY = 4           # accepted states kept for the BDF2 pair and the predictor
 _DT_MIN_REL = 1e-9     # default dt floor, relative to the step's time scale (see _dt_floor)
 
@@ -329,7 +330,10 @@ class LithiumProblem:
             pred = [0, 1] if len(hist) == 2 else []
         else:
             order = 2
-            j = next((i for i in range(1, len(hist) - 1) if self.t - hist[i][0] >= dt / _OMEGA_MAX), len(hist) - 2)
+            # the ratio cap and the controller's growth limit both make Δt = _OMEGA_MAX × a gap, so without the
+            # slack round-off in Δt (one rank or two, a reordered sum) would pick the pair
+            reach = dt / _OMEGA_MAX * (1 - _RATIO_SLACK)
+            j = next((i for i in range(1, len(hist) - 1) if self.t - hist[i][0] >= reach), len(hist) - 2)
             w = dt / (self.t - hist[j][0])
             coef = ((1 + 2 * w) / (1 + w), -(1 + w), w * w / (1 + w))
             pred = [0, j, j + 1]
