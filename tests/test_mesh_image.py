@@ -286,3 +286,77 @@ def test_cli_time_limit_one_line_exit_2_nothing_written(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(EXAMPLE) in err[0] and "--mesh-timeout" in err[0], err
     assert not out.exists() or not any(out.iterdir())
+
+
+# ------------------------------------------------------------------- gmsh honours the element size
+def test_target_size_is_gmshs_ball_rule():
+    """h outside every ball; the inside size up to the radius, then linear to h over the thickness;
+    the smallest of overlapping balls."""
+    from sim.mesh.image import target_size
+
+    balls = [((0.0, 0.0, 0.0), 2.0, 4.0, 0.5, 3.0), ((10.0, 0.0, 0.0), 1.0, 1.0, 1.0, 3.0)]
+    x = np.array([0.0, 1.9, 3.0, 4.0, 6.0, 7.0, 8.5, 10.0, 10.5, 11.5, 20.0])
+    expected = [0.5, 0.5, 0.5 + 2.5 / 4, 0.5 + 2.5 / 2, 3.0, 3.0, 2.0, 1.0, 1.0, 2.0, 3.0]
+    points = np.column_stack([x, np.zeros_like(x), np.zeros_like(x)])
+    assert np.allclose(target_size(points, 3.0, balls), expected, rtol=0, atol=1e-14)
+
+
+def _gmsh_sphere_surface(gmsh, size: float):
+    gmsh.model.add("sphere")
+    gmsh.model.occ.addSphere(0, 0, 0, 10.0)
+    gmsh.model.occ.synchronize()
+    gmsh.option.setNumber("Mesh.MeshSizeMin", size)
+    gmsh.option.setNumber("Mesh.MeshSizeMax", size)
+    gmsh.model.mesh.generate(2)
+
+
+def test_surface_size_ratio_counts_triangles_against_the_size():
+    """A sphere meshed at size s: about one triangle per √3/4 s² (ratio 1.0-1.3); checked against a size
+    three times larger, nine times the triangles asked for."""
+    import gmsh
+
+    from sim.mesh.image import MAX_SIZE_RATIO, surface_size_ratio
+
+    gmsh.initialize(interruptible=False)
+    try:
+        gmsh.option.setNumber("General.Terminal", 0)
+        _gmsh_sphere_surface(gmsh, 1.0)
+        honoured = surface_size_ratio(gmsh, 1.0, [])
+        assert 1.0 <= honoured <= 1.3
+        coarse = surface_size_ratio(gmsh, 3.0, [])
+        assert coarse == pytest.approx(9 * honoured, rel=1e-12) and coarse > MAX_SIZE_RATIO
+        # a ball asking for s = 1 around the whole sphere inside a bulk size of 3
+        assert surface_size_ratio(gmsh, 3.0, [((0, 0, 0), 11.0, 1.0, 1.0, 3.0)]) == pytest.approx(honoured)
+    finally:
+        gmsh.finalize()
+
+
+def test_a_mesh_finer_than_asked_is_redone(monkeypatch):
+    """gmsh 4.15 now and then meshes re-parametrised surfaces far finer than asked (tens of times the cells):
+    such an attempt is redone from the surfaces, and the mesh records how many attempts it took and its ratio."""
+    import sim.mesh.image as image
+
+    ratios = iter([12.0, 1.1])
+    honest = image.surface_size_ratio
+    monkeypatch.setattr(image, "surface_size_ratio", lambda *a: (honest(*a), next(ratios))[1])
+    shell = hollow_sphere(8, 3.2)
+    import gmsh
+
+    solid = image.classify(image.denoise(image.segment(shell).transpose(2, 1, 0), 1))
+    surf = image.surfaces(solid, np.ones(3), smooth=10, step=1)
+    centroid = np.argwhere(solid.solid).mean(axis=0)
+    gmsh.initialize(interruptible=False)
+    try:
+        gmsh.option.setNumber("General.Terminal", 0)
+        gmsh.model.add("image")
+        boundaries, size = image._tetrahedralise(gmsh, {n: (v - centroid, f) for n, (v, f) in surf.items()}, 3.0, 1.5)
+        assert size == {"surface_size_ratio": 1.1, "mesh_attempts": 2} and set(boundaries) == {"outer", "void"}
+        assert gmsh.model.list().count("image") == 1 and gmsh.model.getCurrent() == "image"   # the first one went
+        assert len(gmsh.model.mesh.getElementsByType(4)[0]) > 0
+    finally:
+        gmsh.finalize()
+
+
+def test_image_meshes_record_their_size_check():
+    pm = mesh_from_image(hollow_sphere(10, 4), 0.1e-6, size=0.3e-6, comm=COMM)
+    assert 1.0 <= pm.info["surface_size_ratio"] <= 1.5 and pm.info["mesh_attempts"] >= 1

@@ -59,9 +59,10 @@ def _describe(returncode: int) -> str:
 
 
 def tetrahedralise_guarded(gmsh, surf: dict, h: float, h_fine: float, *, timeout: float = MESH_TIMEOUT_S,
-                           source: str | None = None) -> dict[str, int]:
+                           source: str | None = None) -> tuple[dict[str, int], dict]:
     """:func:`sim.mesh.image._tetrahedralise` of ``surf`` (name → (vertices, triangles)) in a child process
-    killed after ``timeout`` s; its mesh is merged into ``gmsh``'s current model. Returns name → tag."""
+    killed after ``timeout`` s; its mesh is merged into ``gmsh``'s current model. Returns (name → tag, the
+    child's size statistics ``surface_size_ratio`` and ``mesh_attempts``)."""
     if not timeout > 0:
         raise InputError(f"the meshing time limit must be > 0 s, got {timeout:g} s", key="--mesh-timeout")
     check_surfaces(surf, source)
@@ -89,7 +90,7 @@ def tetrahedralise_guarded(gmsh, surf: dict, h: float, h_fine: float, *, timeout
             raise InputError(f"gmsh {_describe(done.returncode)} while meshing {what} ({tail or 'no message'}); "
                              f"{_REMEDY}", file=source, key="--smooth")
         gmsh.merge(str(work / "mesh.msh"))
-    return {name: int(tag) for name, tag in result["boundaries"].items()}
+    return {name: int(tag) for name, tag in result["boundaries"].items()}, result["size"]
 
 
 def _child(work: Path) -> None:
@@ -108,12 +109,12 @@ def _child(work: Path) -> None:
             gmsh.option.setNumber(option, value)
         gmsh.model.add("image")
         try:
-            boundaries = _tetrahedralise(gmsh, surf, task["h"], task["h_fine"])
+            boundaries, size = _tetrahedralise(gmsh, surf, task["h"], task["h_fine"])
         except InputError as exc:
             (work / "result.json").write_text(json.dumps({"error": exc.detail, "key": exc.key}))
             return
         gmsh.write(str(work / "mesh.msh"))
-        (work / "result.json").write_text(json.dumps({"boundaries": boundaries}))
+        (work / "result.json").write_text(json.dumps({"boundaries": boundaries, "size": size}))
     finally:
         gmsh.finalize()
 

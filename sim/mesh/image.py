@@ -43,6 +43,8 @@ from sim.mesh.particle import DOMAIN_TAG, ParticleMesh, _mesh_from_gmsh, _tag, _
 
 MIN_CAVITY_VOXELS = 8      # smaller closed cavities are segmentation noise: filled with solid
 TAUBIN = (0.5, -0.53)      # λ, μ of Taubin smoothing (μ < −λ: no shrinkage)
+SIZE_ATTEMPTS = 4          # gmsh attempts at honouring the element size (see _tetrahedralise)
+MAX_SIZE_RATIO = 1.5       # surface triangles over the count the size asks for, above which an attempt is redone
 FEATURE_ANGLE = 180.0     # degrees; gmsh splits re-parametrised surfaces at sharper creases (none: particles are smooth)
 TIFF = (".tif", ".tiff")
 
@@ -329,7 +331,7 @@ def mesh_from_image(volume: np.ndarray, voxel_size, *, solid_label: int | None =
         surf = surfaces(seg, sp, smooth=smooth, step=step)
         timings["surfaces_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        boundaries = tetrahedralise_guarded(gmsh, {n: (v - centroid, f) for n, (v, f) in surf.items()}, h, h_fine,
+        boundaries, size_check = tetrahedralise_guarded(gmsh, {n: (v - centroid, f) for n, (v, f) in surf.items()}, h, h_fine,
                                             timeout=timeout, source=source)
         timings["tetrahedra_s"] = time.perf_counter() - t0
         cav = [{"name": n, "voxels": int(c), "volume_m3": float(c) * voxel_volume,
@@ -343,15 +345,68 @@ def mesh_from_image(volume: np.ndarray, voxel_size, *, solid_label: int | None =
                 "filled_small_cavities": seg.filled, "dropped_solid_voxels": seg.dropped_solid,
                 "centroid_shift_m": (-centroid * unit).tolist(), "element_size_m": h * unit,
                 "element_size_cavities_m": h_fine * unit, "smooth_iterations": smooth, "denoise_passes": denoise_passes,
-                "marching_cubes_step": step, "timings": timings}
+                "marching_cubes_step": step, **size_check, "timings": timings}
         return boundaries, unit, info
 
     return _mesh_from_gmsh(build, gdim=3, kind="3d", comm=comm, name="image")
 
 
-def _tetrahedralise(gmsh, surf: dict, h: float, h_fine: float) -> dict[str, int]:
-    """Re-parametrise the named closed triangulations, re-mesh them and fill the solid with tetrahedra
-    (in the child process of :func:`~sim.mesh.gmsh_guard.tetrahedralise_guarded`)."""
+def _tetrahedralise(gmsh, surf: dict, h: float, h_fine: float) -> tuple[dict[str, int], dict]:
+    """Re-parametrise the named closed triangulations, re-mesh them and fill the solid with tetrahedra in gmsh's
+    current model (in the child process of :func:`~sim.mesh.gmsh_guard.tetrahedralise_guarded`, and for STL
+    files). Returns (name → boundary tag, {"surface_size_ratio", "mesh_attempts"}).
+
+    gmsh 4.15 sometimes meshes the re-parametrised surfaces far finer than asked: in about one of three fresh
+    processes the same surfaces came out with 2–60 times the triangles (and up to 60 times the tetrahedra),
+    whatever the size field, 2D algorithm or random factor, while a second attempt in the same process was
+    right. So each attempt's surface triangles are counted against the target size
+    (:func:`surface_size_ratio`), and an attempt above ``MAX_SIZE_RATIO`` is redone from the surfaces, at most
+    ``SIZE_ATTEMPTS`` times in all; the last attempt stands, its ratio recorded.
+    """
+    model = gmsh.model.getCurrent()
+    for attempt in range(1, SIZE_ATTEMPTS + 1):
+        if attempt > 1:
+            gmsh.model.remove()
+            gmsh.model.add(model)
+        boundaries, balls = _tetrahedralise_once(gmsh, surf, h, h_fine)
+        ratio = surface_size_ratio(gmsh, h, balls)
+        if ratio <= MAX_SIZE_RATIO:
+            break
+    return boundaries, {"surface_size_ratio": ratio, "mesh_attempts": attempt}
+
+
+def target_size(points: np.ndarray, h: float, balls) -> np.ndarray:
+    """The element size asked of gmsh at ``points`` (N, 3): ``h``, or less in the cavities' balls, each
+    (centre, radius, thickness, size inside, size outside) with gmsh's Ball field rule (the inside size up
+    to the radius, then linear to the outside size over the thickness), the smallest of them."""
+    size = np.full(len(points), float(h))
+    for centre, radius, thickness, inside, outside in balls:
+        d = np.linalg.norm(points - np.asarray(centre), axis=1)
+        ramp = inside + np.clip((d - radius) / thickness, 0.0, 1.0) * (outside - inside)
+        size = np.minimum(size, np.where(d < radius, inside, ramp))
+    return size
+
+
+def surface_size_ratio(gmsh, h: float, balls) -> float:
+    """Surface triangles of gmsh's current mesh over the count the target size asks for,
+    Σ_i A_i / (√3/4 s(c_i)²) (A_i, c_i: area and centroid of triangle i): 1.0–1.2 when gmsh honours it."""
+    m = gmsh.model
+    tags, xyz, _ = m.mesh.getNodes()
+    where = np.empty(int(tags.max()) + 1, dtype=np.int64)
+    where[tags.astype(np.int64)] = np.arange(len(tags))
+    xyz = xyz.reshape(-1, 3)
+    triangles, asked = 0, 0.0
+    for _, surface in m.getEntities(2):
+        _, nodes = m.mesh.getElementsByType(2, surface)
+        corners = xyz[where[nodes.astype(np.int64)]].reshape(-1, 3, 3)
+        area = 0.5 * np.linalg.norm(np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]), axis=1)
+        asked += float(np.sum(area / (np.sqrt(3) / 4 * target_size(corners.mean(axis=1), h, balls) ** 2)))
+        triangles += len(area)
+    return triangles / asked
+
+
+def _tetrahedralise_once(gmsh, surf: dict, h: float, h_fine: float) -> tuple[dict[str, int], list[tuple]]:
+    """One attempt of :func:`_tetrahedralise` in gmsh's current model: (name → tag, size balls)."""
     from scipy.spatial import cKDTree
 
     m = gmsh.model
@@ -387,11 +442,11 @@ def _tetrahedralise(gmsh, surf: dict, h: float, h_fine: float) -> dict[str, int]
         gmsh.option.setNumber(f"Mesh.{opt}", 0)
     gmsh.option.setNumber("Mesh.MeshSizeMax", h)
     cavities = [n for n in names if n != "outer"]
+    balls = []
     if cavities and h_fine < h:
         # h_fine inside a ball around each cavity, growing to h over a shell of thickness 3 (h - h_fine)
         # (A Distance field to the re-parametrised surfaces gave h_fine everywhere for coarse h.)
         fld = m.mesh.field
-        balls = []
         for n in cavities:
             v = surf[n][0]
             centre = v.mean(axis=0)
@@ -404,9 +459,9 @@ def _tetrahedralise(gmsh, surf: dict, h: float, h_fine: float) -> dict[str, int]
             fld.setNumber(ball, "Thickness", 3 * (h - fine))
             fld.setNumber(ball, "VIn", fine)
             fld.setNumber(ball, "VOut", h)
-            balls.append(ball)
+            balls.append((centre, extent + 2 * fine, 3 * (h - fine), fine, h, ball))
         smallest = fld.add("Min")
-        fld.setNumbers(smallest, "FieldsList", balls)
+        fld.setNumbers(smallest, "FieldsList", [b[-1] for b in balls])
         fld.setAsBackgroundMesh(smallest)
     m.mesh.generate(3)
-    return boundaries
+    return boundaries, [b[:-1] for b in balls]

@@ -213,4 +213,4 @@ def _stl_volume(gmsh, path: Path, h: float | None) -> dict[str, int]:
     diag = float(np.linalg.norm(np.max([b[3:] for b in boxes], axis=0) - np.min([b[:3] for b in boxes], axis=0)))
     h = h or diag / 25
     surf = {name: parts[i] for i, name in sorted(enumerate(names), key=lambda p: _tag(p[1]))}
-    return _tetrahedralise(gmsh, surf, h, h / 2)
+    return _tetrahedralise(gmsh, surf, h, h / 2)[0]
