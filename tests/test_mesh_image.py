@@ -336,9 +336,13 @@ def test_a_mesh_finer_than_asked_is_redone(monkeypatch):
     such an attempt is redone from the surfaces, and the mesh records how many attempts it took and its ratio."""
     import sim.mesh.image as image
 
-    ratios = iter([12.0, 1.1])
-    honest = image.surface_size_ratio
-    monkeypatch.setattr(image, "surface_size_ratio", lambda *a: (honest(*a), next(ratios))[1])
+    calls = []
+    honest = image.surface_size_ratio      # still run, on the model the retry rebuilt
+
+    def first_attempt_too_fine(*args):
+        calls.append(honest(*args))
+        return 12.0 if len(calls) == 1 else 1.1
+    monkeypatch.setattr(image, "surface_size_ratio", first_attempt_too_fine)
     shell = hollow_sphere(8, 3.2)
     import gmsh
 
@@ -351,6 +355,7 @@ def test_a_mesh_finer_than_asked_is_redone(monkeypatch):
         gmsh.model.add("image")
         boundaries, size = image._tetrahedralise(gmsh, {n: (v - centroid, f) for n, (v, f) in surf.items()}, 3.0, 1.5)
         assert size == {"surface_size_ratio": 1.1, "mesh_attempts": 2} and set(boundaries) == {"outer", "void"}
+        assert len(calls) == 3                  # attempt 1 stopped at its surfaces; attempt 2 checked before and after
         assert gmsh.model.list().count("image") == 1 and gmsh.model.getCurrent() == "image"   # the first one went
         assert len(gmsh.model.mesh.getElementsByType(4)[0]) > 0
     finally:
