@@ -334,6 +334,8 @@ def test_surface_size_ratio_counts_triangles_against_the_size():
 def test_a_mesh_finer_than_asked_is_redone(monkeypatch):
     """gmsh 4.15 now and then meshes re-parametrised surfaces far finer than asked (tens of times the cells):
     such an attempt is redone from the surfaces, and the mesh records how many attempts it took and its ratio."""
+    import gmsh
+
     import sim.mesh.image as image
 
     calls = []
@@ -343,12 +345,9 @@ def test_a_mesh_finer_than_asked_is_redone(monkeypatch):
         calls.append(honest(*args))
         return 12.0 if len(calls) == 1 else 1.1
     monkeypatch.setattr(image, "surface_size_ratio", first_attempt_too_fine)
-    shell = hollow_sphere(8, 3.2)
-    import gmsh
-
-    solid = image.classify(image.denoise(image.segment(shell).transpose(2, 1, 0), 1))
-    surf = image.surfaces(solid, np.ones(3), smooth=10, step=1)
-    centroid = np.argwhere(solid.solid).mean(axis=0)
+    seg = image.classify(image.denoise(image.segment(hollow_sphere(8, 3.2)).transpose(2, 1, 0), 1))
+    surf = image.surfaces(seg, np.ones(3), smooth=10, step=1)
+    centroid = np.argwhere(seg.solid).mean(axis=0)
     gmsh.initialize(interruptible=False)
     try:
         gmsh.option.setNumber("General.Terminal", 0)

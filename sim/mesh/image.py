@@ -331,8 +331,8 @@ def mesh_from_image(volume: np.ndarray, voxel_size, *, solid_label: int | None =
         surf = surfaces(seg, sp, smooth=smooth, step=step)
         timings["surfaces_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        boundaries, size_check = tetrahedralise_guarded(gmsh, {n: (v - centroid, f) for n, (v, f) in surf.items()}, h, h_fine,
-                                            timeout=timeout, source=source)
+        centred = {n: (v - centroid, f) for n, (v, f) in surf.items()}
+        boundaries, size_check = tetrahedralise_guarded(gmsh, centred, h, h_fine, timeout=timeout, source=source)
         timings["tetrahedra_s"] = time.perf_counter() - t0
         cav = [{"name": n, "voxels": int(c), "volume_m3": float(c) * voxel_volume,
                 "equivalent_radius_m": float((3 * c * voxel_volume / (4 * np.pi)) ** (1 / 3)),
@@ -453,21 +453,21 @@ def _tetrahedralise_once(gmsh, surf: dict, h: float, h_fine: float) -> tuple[dic
         # h_fine inside a ball around each cavity, growing to h over a shell of thickness 3 (h - h_fine)
         # (A Distance field to the re-parametrised surfaces gave h_fine everywhere for coarse h.)
         fld = m.mesh.field
+        fields = []
         for n in cavities:
             v = surf[n][0]
             centre = v.mean(axis=0)
             extent = float(np.linalg.norm(v - centre, axis=1).max())
-            fine = h_fine
+            balls.append((centre, extent + 2 * h_fine, 3 * (h - h_fine), h_fine, h))   # as target_size reads it
+            radius, thickness, inside, outside = balls[-1][1:]
             ball = fld.add("Ball")
             for k, value in zip(("XCenter", "YCenter", "ZCenter"), centre):
                 fld.setNumber(ball, k, float(value))
-            fld.setNumber(ball, "Radius", extent + 2 * fine)
-            fld.setNumber(ball, "Thickness", 3 * (h - fine))
-            fld.setNumber(ball, "VIn", fine)
-            fld.setNumber(ball, "VOut", h)
-            balls.append((centre, extent + 2 * fine, 3 * (h - fine), fine, h, ball))
+            for k, value in (("Radius", radius), ("Thickness", thickness), ("VIn", inside), ("VOut", outside)):
+                fld.setNumber(ball, k, value)
+            fields.append(ball)
         smallest = fld.add("Min")
-        fld.setNumbers(smallest, "FieldsList", [b[-1] for b in balls])
+        fld.setNumbers(smallest, "FieldsList", fields)
         fld.setAsBackgroundMesh(smallest)
     m.mesh.generate(2)
-    return boundaries, [b[:-1] for b in balls]
+    return boundaries, balls
