@@ -67,6 +67,11 @@ def test_maps_and_plots(run_dir):
 R_SERIES = 8e-6
 
 
+def series_value(x, t: float):
+    """The nodal field of the series below: Li fraction 0.34 + 1e-4 t (r/R)² at r = x (m), t (s)."""
+    return 0.34 + 1e-4 * t * (x / R_SERIES) ** 2
+
+
 @pytest.fixture(scope="module")
 def series_dir(run_dir, tmp_path_factory) -> Path:
     """A copy of the run with a VTK series of known nodal fields added to ``fields/``.
@@ -85,9 +90,9 @@ def series_dir(run_dir, tmp_path_factory) -> Path:
     msh = mesh.create_interval(MPI.COMM_WORLD, 16, [0.0, R_SERIES])
     V = fem.functionspace(msh, ("Lagrange", 2))
     series = FieldSeries(out / "fields", "li", msh)
-    for t in (0.0, 900.0):                             # c = 0.34 + 1e-4 t (r/R)^2 at two times
+    for t in (0.0, 900.0):
         c = fem.Function(V, name="li_fraction")
-        c.interpolate(lambda x, t=t: 0.34 + 1e-4 * t * (x[0] / R_SERIES) ** 2)
+        c.interpolate(lambda x, t=t: series_value(x[0], t))
         series.write(t, {"li_fraction": c})
     return out
 
@@ -108,20 +113,20 @@ def test_fields_from_vtk_series(series_dir):
     f = r.fields(850.0)["li"]                          # nearest saved time
     assert f.field_data["t_s"][0] == 900.0
     x = f.points[:, 0]
-    assert len(x) == 17 and np.max(np.abs(f.point_data["li_fraction"] - (0.34 + 0.09 * (x / R_SERIES) ** 2))) < 1e-12
+    assert len(x) == 17 and np.max(np.abs(f.point_data["li_fraction"] - series_value(x, 900.0))) < 1e-12
 
 
 def test_vtk_reads_the_series(series_dir):
-    """VTK itself (what ParaView and PyVista use) reads the .pvd series written above."""
+    """VTK itself (what ParaView and PyVista use) reads the .pvd series of ``series_dir``."""
     pv = pytest.importorskip("pyvista")
     grid = open_result(series_dir).fields(0.0, pyvista=True)["li"]
-    assert grid.n_points == 17 and np.allclose(grid.point_data["li_fraction"], 0.34)
+    assert grid.n_points == 17 and np.allclose(grid.point_data["li_fraction"], series_value(0.0, 0.0))
     reader = pv.get_reader(series_dir / "fields" / "li.pvd")
     assert list(reader.time_values) == [0.0, 900.0]
     reader.set_active_time_value(900.0)
     block = reader.read()[0]
     x = block.points[:, 0]
-    assert np.max(np.abs(block.point_data["li_fraction"] - (0.34 + 0.09 * (x / R_SERIES) ** 2))) < 1e-12
+    assert np.max(np.abs(block.point_data["li_fraction"] - series_value(x, 900.0))) < 1e-12
 
 
 def test_fields_from_vtx(run_dir):
